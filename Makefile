@@ -1,0 +1,23 @@
+# borda — make test installs what the tests need (only when missing) and
+# runs the whole suite with the race detector.
+
+GO ?= go
+# Programs the tests start as real child processes, and the Debian package of each.
+TEST_TOOLS := mosquitto_pub:mosquitto-clients mosquitto_sub:mosquitto-clients mosquitto:mosquitto
+
+.PHONY: test test-deps build vet fmt
+
+test: test-deps
+	$(GO) test -race ./...
+
+test-deps:
+	@./scripts/install-test-deps.sh $(TEST_TOOLS)
+
+build:
+	$(GO) build -o bin/borda ./cmd/borda
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -l -w $$(git ls-files '*.go')

@@ -1,0 +1,146 @@
+// Package config assembles borda.yaml from the config types each component
+// owns: defaults for everything, strict decoding (unknown keys are errors)
+// and validation that names the file, field path and line of every problem.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/borda-edge/borda/internal/broker"
+	"github.com/borda-edge/borda/internal/logging"
+	"github.com/borda-edge/borda/internal/web"
+)
+
+// File is the whole configuration file.
+type File struct {
+	// DataDir holds all state: broker sessions, time series, queues.
+	DataDir string         `yaml:"data_dir"`
+	Log     logging.Config `yaml:"log"`
+	Broker  broker.Config  `yaml:"broker"`
+	HTTP    web.Config     `yaml:"http"`
+}
+
+// Default is the configuration used when no file is given.
+func Default() File {
+	return File{
+		DataDir: "./borda-data",
+		Log:     logging.DefaultConfig(),
+		Broker:  broker.DefaultConfig(),
+		HTTP:    web.DefaultConfig(),
+	}
+}
+
+// Problems is every problem found in one configuration file.
+type Problems struct {
+	File string
+	List []string // each "field.path: what is wrong"
+}
+
+func (p *Problems) Error() string {
+	var b bytes.Buffer
+	for i, s := range p.List {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "%s: %s", p.File, s)
+	}
+	return b.String()
+}
+
+// Load reads, decodes and validates path. An empty path returns Default().
+// Errors are *Problems when the file was read but is not valid.
+func Load(path string) (File, error) {
+	cfg := Default()
+	if path == "" {
+		return cfg, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates data; name is used in error messages.
+func Parse(name string, data []byte) (File, error) {
+	cfg := Default()
+	probs := &Problems{File: name}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		probs.List = append(probs.List, err.Error())
+		return cfg, probs
+	}
+	if len(root.Content) > 0 {
+		probs.List = append(probs.List, unknownKeys(root.Content[0], &cfg, "")...)
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) && len(probs.List) == 0 {
+			probs.List = append(probs.List, typeErrors(err)...)
+		}
+	}
+	if len(probs.List) == 0 {
+		probs.List = cfg.problems()
+	}
+	if len(probs.List) > 0 {
+		return cfg, probs
+	}
+	return cfg, nil
+}
+
+// Validate checks a configuration built in code (tests, defaults).
+func (f File) Validate() error {
+	if p := f.problems(); len(p) > 0 {
+		return &Problems{File: "config", List: p}
+	}
+	return nil
+}
+
+func (f File) problems() []string {
+	var out []string
+	if f.DataDir == "" {
+		out = append(out, "data_dir: is required")
+	}
+	sections := []struct {
+		name string
+		err  error
+	}{
+		{"log", f.Log.Validate()},
+		{"broker", f.Broker.Validate()},
+		{"http", f.HTTP.Validate()},
+	}
+	for _, s := range sections {
+		for _, e := range flatten(s.err) {
+			out = append(out, s.name+"."+e.Error())
+		}
+	}
+	return out
+}
+
+// flatten unpacks errors.Join trees into their leaves.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func typeErrors(err error) []string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return te.Errors
+	}
+	return []string{err.Error()}
+}

@@ -1,0 +1,104 @@
+// Package testkit has helpers for tests that run real programs: free
+// loopback ports, child processes stopped by PID, and polling.
+package testkit
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os/exec"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// RequireCommand fails the test when a program the test needs is missing.
+// `make test` installs every such program; the test never skips silently.
+func RequireCommand(t testing.TB, name, debianPackage string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s not found: run `make test` (it installs Debian package %s) or apt-get install %s", name, debianPackage, debianPackage)
+	}
+	return path
+}
+
+// Process is a child process started by a test.
+type Process struct {
+	Cmd *exec.Cmd
+	mu  sync.Mutex
+	out bytes.Buffer
+}
+
+// Output returns what the process wrote to stdout and stderr so far.
+func (p *Process) Output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func (p *Process) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+// Start runs a program as a child process and kills it by PID when the
+// test ends (SIGTERM, then SIGKILL after two seconds).
+func Start(t testing.TB, name string, args ...string) *Process {
+	t.Helper()
+	p := &Process{Cmd: exec.Command(name, args...)}
+	p.Cmd.Stdout, p.Cmd.Stderr = p, p
+	p.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := p.Cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	done := make(chan struct{})
+	go func() { _ = p.Cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(p.Cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			_ = syscall.Kill(p.Cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	})
+	return p
+}
+
+// Eventually polls cond every 10 ms until it is true or timeout passes.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// WaitTCP waits until something accepts connections on addr.
+func WaitTCP(t testing.TB, addr string, timeout time.Duration) {
+	t.Helper()
+	Eventually(t, timeout, fmt.Sprintf("%s to accept connections", addr), func() bool {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+}
