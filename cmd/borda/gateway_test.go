@@ -16,6 +16,7 @@ import (
 	mqtt3 "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/borda-edge/borda/internal/config"
+	"github.com/borda-edge/borda/internal/testkit"
 	"github.com/borda-edge/borda/internal/web"
 )
 
@@ -56,9 +57,10 @@ func (s *syncBuffer) String() string {
 // testGateway is a gateway running in-process for one test.
 type testGateway struct {
 	*gateway
-	cancel context.CancelFunc
-	done   chan error
-	logs   *syncBuffer
+	cancel   context.CancelFunc
+	done     chan error
+	logs     *syncBuffer
+	stopOnce sync.Once
 }
 
 func startGateway(t *testing.T, cfg config.File) *testGateway {
@@ -92,16 +94,17 @@ func startGateway(t *testing.T, cfg config.File) *testGateway {
 // stop shuts the gateway down and fails the test if it did not stop cleanly.
 func (g *testGateway) stop(t *testing.T) {
 	t.Helper()
-	g.cancel()
-	select {
-	case err, ok := <-g.done:
-		if ok && err != nil {
-			t.Errorf("gateway stopped with error: %v", err)
+	g.stopOnce.Do(func() {
+		g.cancel()
+		select {
+		case err := <-g.done:
+			if err != nil {
+				t.Errorf("gateway stopped with error: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("gateway did not stop in 10s")
 		}
-		close(g.done)
-	case <-time.After(10 * time.Second):
-		t.Fatalf("gateway did not stop in 10s")
-	}
+	})
 }
 
 func (g *testGateway) mqttAddr() string { return g.broker.Addr("mqtt").String() }
@@ -265,4 +268,21 @@ func v5Publish(t *testing.T, c *paho.Client, topic, payload string, qos byte, re
 		t.Fatalf("publish %s: %v", topic, err)
 	}
 	return resp
+}
+
+func v5Disconnect(t *testing.T, c *paho.Client) {
+	t.Helper()
+	if err := c.Disconnect(&paho.Disconnect{}); err != nil {
+		t.Fatalf("disconnect: %v", err)
+	}
+	<-c.Done()
+}
+
+// waitSubscribed waits until client id is connected with a subscription.
+func (g *testGateway) waitSubscribed(t *testing.T, id string) {
+	t.Helper()
+	testkit.Eventually(t, 10*time.Second, id+" to subscribe", func() bool {
+		cl, ok := g.broker.Server().Clients.Get(id)
+		return ok && !cl.Closed() && cl.State.Subscriptions.Len() > 0
+	})
 }

@@ -118,7 +118,7 @@ func (b *Broker) addHooks() error {
 	if b.cfg.Persistence.Enabled {
 		path := filepath.Join(b.deps.DataDir, "broker.db")
 		opts := &boltstore.Options{Path: path, Options: &bbolt.Options{Timeout: time.Second, NoSync: !b.cfg.Persistence.Fsync}}
-		if err := b.server.AddHook(new(boltstore.Hook), opts); err != nil {
+		if err := b.server.AddHook(sessionStore{new(boltstore.Hook)}, opts); err != nil {
 			return fmt.Errorf("broker: open session store %s (is another borda using this data directory?): %w", path, err)
 		}
 	}

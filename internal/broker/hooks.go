@@ -89,6 +89,9 @@ func (h *guardHook) OnQosDropped(cl *mqtt.Client, pk packets.Packet) {
 	if pk.FixedHeader.Type != packets.Publish {
 		return // an acknowledgement of ours, not a message
 	}
+	if cl.IsTakenOver() {
+		return // moved to the client's new connection, not dropped
+	}
 	now := h.now().Unix()
 	maxAge := int64(h.cfg.MessageExpiry / time.Second)
 	expired := (pk.ProtocolVersion == 5 && pk.Expiry > 0 && pk.Expiry < now) ||

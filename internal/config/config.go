@@ -84,9 +84,9 @@ func Parse(name string, data []byte) (File, error) {
 			probs.List = append(probs.List, typeErrors(err)...)
 		}
 	}
-	if len(probs.List) == 0 {
-		probs.List = cfg.problems()
-	}
+	// Keys that were unknown or unreadable kept their defaults, so the
+	// rest of the file is still checked: every problem is reported at once.
+	probs.List = append(probs.List, cfg.problems()...)
 	if len(probs.List) > 0 {
 		return cfg, probs
 	}

@@ -37,9 +37,23 @@ func RequireCommand(t testing.TB, name, debianPackage string) string {
 
 // Process is a child process started by a test.
 type Process struct {
-	Cmd *exec.Cmd
-	mu  sync.Mutex
-	out bytes.Buffer
+	Cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan struct{} // closed when the process has exited
+}
+
+// WaitExit waits up to timeout for the process to exit and returns its
+// exit code, failing the test if it is still running.
+func (p *Process) WaitExit(t testing.TB, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.Cmd.ProcessState.ExitCode()
+	case <-time.After(timeout):
+		t.Fatalf("%s still running after %s", p.Cmd.Path, timeout)
+		return -1
+	}
 }
 
 // Output returns what the process wrote to stdout and stderr so far.
@@ -59,13 +73,13 @@ func (p *Process) Write(b []byte) (int, error) {
 // test ends (SIGTERM, then SIGKILL after two seconds).
 func Start(t testing.TB, name string, args ...string) *Process {
 	t.Helper()
-	p := &Process{Cmd: exec.Command(name, args...)}
+	p := &Process{Cmd: exec.Command(name, args...), done: make(chan struct{})}
 	p.Cmd.Stdout, p.Cmd.Stderr = p, p
 	p.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.Cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
-	done := make(chan struct{})
+	done := p.done
 	go func() { _ = p.Cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
 		_ = syscall.Kill(p.Cmd.Process.Pid, syscall.SIGTERM)

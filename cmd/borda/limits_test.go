@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/borda-edge/borda/internal/testkit"
+)
+
+// TestInflightAndQueueLimits: a subscriber that never acknowledges gets at
+// most max_inflight_messages at once; max_queued_messages more are held;
+// the rest are dropped and counted as inflight_quota.
+func TestInflightAndQueueLimits(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Broker.MaxInflightMessages = 2
+	cfg.Broker.MaxQueuedMessages = 5
+	g := startGateway(t, cfg)
+	c := rawConnect(t, g.mqttAddr(), "never-acks")
+	c.subscribe(t, "q/#", 1)
+
+	const sent = 10
+	for i := range sent {
+		if err := g.broker.Server().Publish("q/x", []byte(fmt.Sprint(i)), false, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	series := `borda_mqtt_messages_dropped_total{reason="inflight_quota"}`
+	testkit.Eventually(t, 10*time.Second, "quota drops", func() bool { return g.metric(t, series) == sent-5 })
+
+	got := 0
+	for {
+		hdr, _, err := c.tryRead(300 * time.Millisecond)
+		if err != nil {
+			break
+		}
+		if hdr>>4 == 3 {
+			got++
+		}
+	}
+	if got != cfg.Broker.MaxInflightMessages {
+		t.Fatalf("client received %d unacknowledged messages, want max_inflight_messages = %d", got, cfg.Broker.MaxInflightMessages)
+	}
+	if v := g.metric(t, "borda_mqtt_inflight_messages"); v != 5 {
+		t.Fatalf("inflight gauge = %v, want 5 (max_queued_messages)", v)
+	}
+}
+
+// TestSlowSubscriberDropsAreCounted: a subscriber that stops reading its
+// socket fills its pending-write buffer; further messages to it are dropped,
+// counted and logged, while other subscribers are unaffected.
+func TestSlowSubscriberDropsAreCounted(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Broker.MaxClientWritesPending = 16
+	cfg.Broker.MessageSizeLimit = 8192
+	g := startGateway(t, cfg)
+	slow := rawConnect(t, g.mqttAddr(), "slow")
+	slow.subscribe(t, "load/#", 0)
+	rec := newReceived()
+	fast := v5Client(t, g.mqttAddr(), "fast", true, rec)
+	v5Subscribe(t, fast, "load/marker", 0)
+
+	payload := bytes.Repeat([]byte("x"), 8000)
+	series := `borda_mqtt_messages_dropped_total{reason="client_writes_pending"}`
+	// Bounded: 20,000 x 8 kB = 160 MB at most, far beyond any socket buffer.
+	for i := 0; i < 200 && g.metric(t, series) <= 0; i++ {
+		for range 100 {
+			_ = g.broker.Server().Publish("load/bulk", payload, false, 0)
+		}
+	}
+	if g.metric(t, series) <= 0 {
+		t.Fatal("no client_writes_pending drops counted")
+	}
+	if err := g.broker.Server().Publish("load/marker", []byte("still here"), false, 0); err != nil {
+		t.Fatal(err)
+	}
+	if m := rec.wait(t, 1)[0]; m.payload != "still here" {
+		t.Fatalf("fast subscriber got %+v", m)
+	}
+	testkit.Eventually(t, 5*time.Second, "drop log line", func() bool {
+		return strings.Contains(g.logs.String(), "message to client dropped: client_writes_pending")
+	})
+}
+
+// TestMessageExpiryDropsAreCounted: queued messages for an offline
+// persistent session expire after message_expiry and are counted.
+func TestMessageExpiryDropsAreCounted(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Broker.MessageExpiry = time.Second
+	g := startGateway(t, cfg)
+	c := v5Client(t, g.mqttAddr(), "offline", false, nil)
+	v5Subscribe(t, c, "exp/#", 1)
+	v5Disconnect(t, c)
+	for i := range 3 {
+		if err := g.broker.Server().Publish("exp/x", []byte(fmt.Sprint(i)), false, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	series := `borda_mqtt_messages_dropped_total{reason="expired"}`
+	testkit.Eventually(t, 10*time.Second, "3 expired drops", func() bool { return g.metric(t, series) == 3 })
+}
