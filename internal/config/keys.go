@@ -19,8 +19,10 @@ func walk(n *yaml.Node, t reflect.Type, path string) []string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+	if n.Kind == yaml.AliasNode {
+		// Not followed: aliases can expand exponentially. The strict
+		// decoder still checks aliased content (with yaml's own limits).
+		return nil
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil // an empty section keeps its defaults
