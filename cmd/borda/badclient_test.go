@@ -94,4 +94,3 @@ func TestMessageSizeLimit(t *testing.T) {
 		t.Fatalf("subscriber received %d messages, want 1", rec.count())
 	}
 }
-

@@ -4,8 +4,8 @@ import (
 	"strconv"
 	"strings"
 
-	boltstore "github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
 	"github.com/mochi-mqtt/server/v2/hooks/storage"
+	boltstore "github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
 )
 
 // sessionStore is mochi-mqtt's bbolt storage hook with one repair: the

@@ -124,4 +124,4 @@ func (c *wsConn) SetWriteDeadline(t time.Time) error {
 	defer c.wmu.Unlock()
 	return c.ws.SetWriteDeadline(t)
 }
-func (c *wsConn) Close() error                       { return c.ws.Close() }
+func (c *wsConn) Close() error { return c.ws.Close() }
