@@ -1,10 +1,12 @@
 package broker
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -42,6 +44,7 @@ func (l *accountedListener) Serve(establish listeners.EstablishFn) {
 func connErrorReason(err error) string {
 	var code packets.Code
 	var nerr net.Error
+	var tlsErr tls.RecordHeaderError
 	switch {
 	case err == nil, errors.Is(err, net.ErrClosed):
 		return ""
@@ -49,6 +52,8 @@ func connErrorReason(err error) string {
 		return "truncated_packet"
 	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return "connection_lost"
+	case errors.As(err, &tlsErr), strings.Contains(err.Error(), "tls: "):
+		return "tls_handshake"
 	case errors.As(err, &nerr) && nerr.Timeout():
 		return "keepalive_timeout"
 	case errors.As(err, &code):

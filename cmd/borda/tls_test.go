@@ -1,0 +1,63 @@
+package main
+
+import (
+	"crypto/tls"
+	"net"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	mqtt3 "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/borda-edge/borda/internal/broker"
+	"github.com/borda-edge/borda/internal/testkit"
+)
+
+// TestTLSListener serves MQTT over TLS with a configured certificate and
+// checks a Paho client and mosquitto_sub/pub (trusting only that
+// certificate) can exchange messages over it.
+func TestTLSListener(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := testkit.SelfSignedCert(t, dir)
+	cfg := testConfig(t)
+	cfg.Broker.Listeners = append(cfg.Broker.Listeners, broker.ListenerConfig{
+		Name: "mqtts", Protocol: broker.ProtocolMQTT, Address: "127.0.0.1",
+		TLS: &broker.TLSConfig{CertFile: certFile, KeyFile: keyFile},
+	})
+	g := startGateway(t, cfg)
+	addr := g.broker.Addr("mqtts").String()
+
+	rec := newReceived()
+	opts := mqtt3.NewClientOptions().AddBroker("ssl://"+addr).SetClientID("tls-sub").
+		SetTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}).SetAutoReconnect(false)
+	sub := mqtt3.NewClient(opts)
+	waitToken(t, "connect over TLS", sub.Connect())
+	defer sub.Disconnect(100)
+	waitToken(t, "subscribe", sub.Subscribe("secure/#", 1, func(_ mqtt3.Client, m mqtt3.Message) {
+		rec.add(msg{topic: m.Topic(), payload: string(m.Payload())})
+	}))
+
+	pubBin := testkit.RequireCommand(t, "mosquitto_pub", "mosquitto-clients")
+	host, port, _ := net.SplitHostPort(addr)
+	out, err := exec.Command(pubBin, "-h", host, "-p", port, "--cafile", certFile, "-q", "1",
+		"-t", "secure/hello", "-m", "over tls").CombinedOutput()
+	if err != nil {
+		t.Fatalf("mosquitto_pub over TLS: %v: %s", err, out)
+	}
+	if m := rec.wait(t, 1)[0]; m.payload != "over tls" {
+		t.Fatalf("got %+v", m)
+	}
+
+	// A plain-text client on the TLS port is refused and counted.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.Write(publishPacket("secure/x", []byte("plain"), 0))
+	c.Close()
+	testkit.Eventually(t, 10*time.Second, "plain-text client counted", func() bool {
+		body := httpGet(t, g.httpURL()+"/metrics", 200)
+		return strings.Contains(body, `borda_mqtt_connection_errors_total{listener="mqtts",reason="tls_handshake"}`)
+	})
+}
