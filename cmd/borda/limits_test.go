@@ -101,3 +101,25 @@ func TestMessageExpiryDropsAreCounted(t *testing.T) {
 	series := `borda_mqtt_messages_dropped_total{reason="expired"}`
 	testkit.Eventually(t, 10*time.Second, "3 expired drops", func() bool { return g.metric(t, series) == 3 })
 }
+
+// TestMaxConnections: past max_connections a client is refused (CONNACK
+// "server unavailable") and counted; connected clients keep working.
+func TestMaxConnections(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Broker.MaxConnections = 2
+	g := startGateway(t, cfg)
+	rec := newReceived()
+	sub := v5Client(t, g.mqttAddr(), "one", true, rec)
+	v5Subscribe(t, sub, "mc/#", 0)
+	pub := v3Client(t, "tcp://"+g.mqttAddr(), "two", true, nil)
+
+	c := rawConnect0(t, g.mqttAddr())
+	c.write(t, packet(0x10, append(append(mqttString("MQTT"), 4, 0x02, 0, 60), mqttString("three")...)))
+	if hdr, ack := c.read(t, 5*time.Second); hdr != 0x20 || ack[1] != 0x03 {
+		t.Fatalf("third client: CONNACK %x %x, want return code 3 (server unavailable)", hdr, ack)
+	}
+	series := `borda_mqtt_connection_errors_total{listener="mqtt",reason="max_connections"}`
+	testkit.Eventually(t, 5*time.Second, series, func() bool { return g.metric(t, series) == 1 })
+	waitToken(t, "publish", pub.Publish("mc/x", 0, false, "ok"))
+	rec.wait(t, 1)
+}
