@@ -131,10 +131,7 @@ func TestPortInUse(t *testing.T) {
 // TestBinaryGracefulShutdown builds the real binary, runs it with a
 // config file, and checks SIGTERM and SIGINT stop it with exit status 0.
 func TestBinaryGracefulShutdown(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "borda")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBorda(t)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			mqttPort, wsPort, httpPort := testkit.FreePort(t), testkit.FreePort(t), testkit.FreePort(t)
@@ -160,4 +157,14 @@ http: {address: 127.0.0.1, port: %d}
 			}
 		})
 	}
+}
+
+// buildBorda builds the real binary into a temporary directory.
+func buildBorda(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "borda")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }

@@ -29,7 +29,7 @@ func TestTLSListener(t *testing.T) {
 	addr := g.broker.Addr("mqtts").String()
 
 	rec := newReceived()
-	opts := mqtt3.NewClientOptions().AddBroker("ssl://"+addr).SetClientID("tls-sub").
+	opts := mqtt3.NewClientOptions().AddBroker("ssl://" + addr).SetClientID("tls-sub").
 		SetTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}).SetAutoReconnect(false)
 	sub := mqtt3.NewClient(opts)
 	waitToken(t, "connect over TLS", sub.Connect())

@@ -13,7 +13,10 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/borda-edge/borda/internal/broker"
+	"github.com/borda-edge/borda/internal/ingest"
 	"github.com/borda-edge/borda/internal/logging"
+	"github.com/borda-edge/borda/internal/pipeline"
+	"github.com/borda-edge/borda/internal/store"
 	"github.com/borda-edge/borda/internal/web"
 )
 
@@ -23,7 +26,16 @@ type File struct {
 	DataDir string         `yaml:"data_dir"`
 	Log     logging.Config `yaml:"log"`
 	Broker  broker.Config  `yaml:"broker"`
+	Ingest  Ingest         `yaml:"ingest"`
+	Store   store.Config   `yaml:"store"`
 	HTTP    web.Config     `yaml:"http"`
+}
+
+// Ingest is the ingest section: which messages are ingested and how the
+// pipeline queues them, and how topics and payloads become points.
+type Ingest struct {
+	Pipeline pipeline.Config `yaml:",inline"`
+	Mapping  ingest.Config   `yaml:",inline"`
 }
 
 // Default is the configuration used when no file is given.
@@ -32,6 +44,8 @@ func Default() File {
 		DataDir: "./borda-data",
 		Log:     logging.DefaultConfig(),
 		Broker:  broker.DefaultConfig(),
+		Ingest:  Ingest{Pipeline: pipeline.DefaultConfig(), Mapping: ingest.DefaultConfig()},
+		Store:   store.DefaultConfig(),
 		HTTP:    web.DefaultConfig(),
 	}
 }
@@ -112,6 +126,9 @@ func (f File) problems() []string {
 	}{
 		{"log", f.Log.Validate()},
 		{"broker", f.Broker.Validate()},
+		{"ingest", f.Ingest.Pipeline.Validate()},
+		{"ingest", f.Ingest.Mapping.Validate()},
+		{"store", f.Store.Validate()},
 		{"http", f.HTTP.Validate()},
 	}
 	for _, s := range sections {

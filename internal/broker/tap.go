@@ -1,0 +1,58 @@
+package broker
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// Tap receives messages published to the broker, in-process, before the
+// publisher is acknowledged. For QoS 1 and 2, Ingest must return only once
+// the message is safely handed on (it may block: that is the backpressure
+// that slows a publisher down when storage cannot keep up); an error means
+// the message could not be taken and the publish is not acknowledged.
+type Tap interface {
+	// Wants reports whether topic is of interest (cheap; called per message).
+	Wants(topic string) bool
+	Ingest(topic string, payload []byte, qos byte, received time.Time) error
+}
+
+// TapHook adapts a Tap to a mochi-mqtt hook; pass it in Deps.Hooks.
+func TapHook(t Tap, log *slog.Logger) mqtt.Hook { return &tapHook{tap: t, log: log} }
+
+type tapHook struct {
+	mqtt.HookBase
+	tap Tap
+	log *slog.Logger // rate-limited
+}
+
+func (h *tapHook) ID() string { return "borda-ingest-tap" }
+
+func (h *tapHook) Provides(b byte) bool { return bytes.Contains([]byte{mqtt.OnPublish}, []byte{b}) }
+
+// OnPublish runs before mochi-mqtt sends PUBACK/PUBREC, so a QoS 1/2
+// message is acknowledged only after the tap has taken it.
+func (h *tapHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if !h.tap.Wants(pk.TopicName) {
+		return pk, nil
+	}
+	err := h.tap.Ingest(pk.TopicName, pk.Payload, pk.FixedHeader.Qos, time.Now())
+	if err == nil {
+		return pk, nil
+	}
+	h.log.Warn("publish not acknowledged: ingest could not take it", "client", cl.ID,
+		"topic", pk.TopicName, "error", err)
+	if pk.FixedHeader.Qos == 0 {
+		return pk, nil // delivered to subscribers; the loss is counted by the tap
+	}
+	if cl.Properties.ProtocolVersion == 5 {
+		return pk, packets.ErrServerBusy // PUBACK/PUBREC with reason 0x89
+	}
+	// MQTT 3.1.1 has no negative acknowledgement: withholding the ack makes
+	// the client send the message again when it reconnects.
+	return pk, errors.Join(packets.ErrRejectPacket, err)
+}
