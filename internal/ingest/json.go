@@ -98,16 +98,21 @@ type jsonDecoder struct {
 	b       []byte
 	i       int
 	spec    *jsonSpec
-	p       *telemetry.Point
+	p       telemetry.Point // copied in and out, so that *p stays on the stack
 	numeric int
 	ts      time.Time
 	hasTS   bool
+	// rej is the first problem that is not a syntax error; it is returned
+	// only once the whole document is known to be JSON, so that a payload
+	// that is not JSON is always bad_json.
+	rej *Rejection
 }
 
 // decodeJSONObject decodes the object in b into p's fields and tags and
 // returns the payload's timestamp, or received when it has none.
 func decodeJSONObject(b []byte, spec *jsonSpec, p *telemetry.Point, received time.Time) (time.Time, *Rejection) {
-	d := jsonDecoder{b: b, spec: spec, p: p}
+	d := jsonDecoder{b: b, spec: spec, p: *p}
+	defer func() { *p = d.p }()
 	d.skipSpace()
 	if d.i >= len(b) || b[d.i] != '{' {
 		return time.Time{}, d.syntax("expected '{'")
@@ -119,10 +124,13 @@ func decodeJSONObject(b []byte, spec *jsonSpec, p *telemetry.Point, received tim
 	if d.i != len(b) {
 		return time.Time{}, d.syntax("data after the top-level object")
 	}
+	if d.rej != nil {
+		return time.Time{}, d.rej
+	}
 	if d.numeric == 0 {
 		return time.Time{}, reject(ReasonNoNumericField, "JSON object has no numeric field")
 	}
-	p.Fields = dedupeFields(p.Fields)
+	d.p.Fields = dedupeFields(d.p.Fields)
 	if d.hasTS {
 		return d.ts, nil
 	}
@@ -216,12 +224,13 @@ func (d *jsonDecoder) member(parent *pathNode, key []byte, depth int) *Rejection
 	switch c := d.b[d.i]; {
 	case c == '{':
 		if isTime {
-			return reject(ReasonBadTimestamp, "timestamp %q is an object", key)
+			d.note(reject(ReasonBadTimestamp, "timestamp %q is an object", key))
+			return d.object(nil, depth+1)
 		}
 		return d.object(parent.child(key), depth+1)
 	case c == '[':
 		if isTime {
-			return reject(ReasonBadTimestamp, "timestamp %q is an array", key)
+			d.note(reject(ReasonBadTimestamp, "timestamp %q is an array", key))
 		}
 		return d.array(depth + 1)
 	case c == '"':
@@ -243,7 +252,8 @@ func (d *jsonDecoder) stringMember(parent *pathNode, key []byte, isTime bool) *R
 		if esc {
 			raw = unescape(raw)
 		}
-		return d.setTime(stringTime(raw))
+		d.setTime(stringTime(raw))
+		return nil
 	}
 	if c := parent.child(key); c != nil && c.tag != "" && len(raw) > 0 {
 		if esc {
@@ -263,11 +273,15 @@ func (d *jsonDecoder) literal(parent *pathNode, key []byte, isTime bool) *Reject
 		switch {
 		case lit == "null":
 		case isTime:
-			return reject(ReasonBadTimestamp, "timestamp %q is a boolean", key)
-		case lit == "true":
-			d.addField(parent, key, 1)
+			d.note(reject(ReasonBadTimestamp, "timestamp %q is a boolean", key))
 		default:
-			d.addField(parent, key, 0)
+			if name, ok := d.fieldName(parent, key); ok {
+				v := 0.0
+				if lit == "true" {
+					v = 1
+				}
+				d.addField(name, v)
+			}
 		}
 		return nil
 	}
@@ -285,34 +299,47 @@ func (d *jsonDecoder) number(parent *pathNode, key []byte, isTime bool) *Rejecti
 		return nil
 	}
 	if isTime {
-		return d.setTime(numberTime(lit))
+		d.setTime(numberTime(lit))
+		return nil
 	}
-	v, rej := parseFloat(lit)
-	if rej != nil {
-		return rej
+	if name, ok := d.fieldName(parent, key); ok {
+		v, rej := parseFloat(lit)
+		if rej != nil {
+			d.note(rej)
+			return nil
+		}
+		d.addField(name, v)
 	}
-	d.addField(parent, key, v)
 	return nil
 }
 
-func (d *jsonDecoder) setTime(t time.Time, rej *Rejection) *Rejection {
+func (d *jsonDecoder) setTime(t time.Time, rej *Rejection) {
 	if rej == nil {
 		d.ts, d.hasTS = t, true
 	}
-	return rej
+	d.note(rej)
 }
 
-// addField stores a number found at key in the object of parent: under its
-// declared name, or under the key itself at the top level.
-func (d *jsonDecoder) addField(parent *pathNode, key []byte, v float64) {
-	var name string
-	if c := parent.child(key); c != nil && c.field != "" {
-		name = c.field
-	} else if parent == &d.spec.root && len(key) > 0 {
-		name = d.spec.name(key)
-	} else {
-		return
+// note records the first non-syntax problem.
+func (d *jsonDecoder) note(rej *Rejection) {
+	if d.rej == nil {
+		d.rej = rej
 	}
+}
+
+// fieldName returns the field a number at key of the object of parent is
+// stored as: its declared name, or the key itself at the top level.
+func (d *jsonDecoder) fieldName(parent *pathNode, key []byte) (string, bool) {
+	if c := parent.child(key); c != nil && c.field != "" {
+		return c.field, true
+	}
+	if parent == &d.spec.root && len(key) > 0 {
+		return d.spec.name(key), true
+	}
+	return "", false
+}
+
+func (d *jsonDecoder) addField(name string, v float64) {
 	d.p.Fields = append(d.p.Fields, telemetry.Field{Key: name, Value: v})
 	d.numeric++
 }
