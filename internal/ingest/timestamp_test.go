@@ -1,6 +1,9 @@
 package ingest
 
 import (
+	"math"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -87,4 +90,48 @@ func TestTimesAreUTC(t *testing.T) {
 			t.Errorf("%s: %v %v", lit, ts, rej)
 		}
 	}
+}
+
+// FuzzParseTimestamp checks that every accepted timestamp is UTC and in
+// range, that integer seconds are exact, that fractional ones are within a
+// microsecond, and that strings survive an RFC 3339 round trip.
+func FuzzParseTimestamp(f *testing.F) {
+	for _, tc := range timestampCases {
+		f.Add(strings.Trim(tc.value, `"`))
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		check := func(ts time.Time, rej *Rejection) bool {
+			if rej != nil {
+				if rej.Reason != ReasonBadTimestamp {
+					t.Fatalf("%q: reason %q", s, rej.Reason)
+				}
+				return false
+			}
+			if ts.Location() != time.UTC || ts.Before(minTime) || ts.After(maxTime) {
+				t.Fatalf("%q: accepted %v", s, ts)
+			}
+			return true
+		}
+		if ts, rej := stringTime([]byte(s)); check(ts, rej) {
+			again, rej := stringTime([]byte(ts.Format(time.RFC3339Nano)))
+			if rej != nil || !again.Equal(ts) {
+				t.Fatalf("%q: %v does not round-trip: %v %v", s, ts, again, rej)
+			}
+		}
+		if s == "" || scanJSONNumber([]byte(s), 0) != len(s) {
+			return
+		}
+		ts, rej := numberTime([]byte(s))
+		if !check(ts, rej) {
+			return
+		}
+		if v, err := strconv.ParseInt(s, 10, 64); err == nil && v < 1e11 && !ts.Equal(time.Unix(v, 0)) {
+			t.Fatalf("%q: %v, want %v", s, ts, time.Unix(v, 0).UTC())
+		}
+		if v, err := strconv.ParseFloat(s, 64); err == nil && v < 1e11 {
+			if d := ts.Sub(time.Unix(0, 0)).Seconds() - v; math.Abs(d) > 1e-6 {
+				t.Fatalf("%q: %v is %gs off", s, ts, d)
+			}
+		}
+	})
 }
