@@ -30,10 +30,9 @@ func (s *Store) Handler() http.Handler {
 	return mux
 }
 
-// Register adds the /api/v1/ routes to mux (Go 1.22 patterns).
-func (s *Store) Register(mux interface {
-	HandleFunc(string, func(http.ResponseWriter, *http.Request))
-}) {
+// Register adds the /api/v1/ routes (Go 1.22 patterns such as
+// "GET /api/v1/query") to mux, an *http.ServeMux or borda's *web.Server.
+func (s *Store) Register(mux interface{ Handle(string, http.Handler) }) {
 	routes := map[string]func(*http.Request) (any, error){
 		"/api/v1/query":               s.query,
 		"/api/v1/query_range":         s.queryRange,
@@ -45,8 +44,8 @@ func (s *Store) Register(mux interface {
 	}
 	for path, fn := range routes {
 		h := s.wrap(fn)
-		mux.HandleFunc("GET "+path, h)
-		mux.HandleFunc("POST "+path, h)
+		mux.Handle("GET "+path, h)
+		mux.Handle("POST "+path, h)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql"
 )
 
 // seed appends 5 minutes of 10s readings of two devices, like the seed's
@@ -161,7 +163,8 @@ func TestQueryAPIRaw(t *testing.T) {
 		{"too many points", "GET", "/api/v1/query_range", "query=1&start=0&end=100000&step=1", 400, "bad_data", "11,000"},
 		{"missing step", "GET", "/api/v1/query_range", "query=1&start=0&end=1", 400, "bad_data", "step"},
 		{"too many samples", "GET", "/api/v1/query", "query=sensors_temperature[5m]&time=" + now, 422, "execution", "too many samples"},
-		{"timeout", "GET", "/api/v1/query", "query=sensors_temperature&timeout=0.000001&time=" + now, 503, "timeout", ""},
+		{"bad timeout", "GET", "/api/v1/query", "query=1&timeout=soon", 400, "bad_data", `invalid parameter \"timeout\"`},
+		{"timeout ok", "POST", "/api/v1/query", "query=1&timeout=1.5", 200, "", ""},
 		{"series without match", "GET", "/api/v1/series", "", 400, "bad_data", "no match[]"},
 		{"series empty matcher", "GET", "/api/v1/series", "match[]={a=~\".*\"}", 400, "bad_data", "non-empty"},
 		{"label bad matcher", "GET", "/api/v1/label/device_id/values", "match[]=sum(", 400, "bad_data", "match[]"},
@@ -207,6 +210,28 @@ func TestQueryAPINotReady(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("status %d", resp.StatusCode)
+	}
+}
+
+func TestErrorType(t *testing.T) {
+	tests := []struct {
+		err  error
+		typ  string
+		code int
+	}{
+		{paramError("x", errors.New("bad")), "bad_data", 400},
+		{promql.ErrQueryTimeout("query execution"), "timeout", 503},
+		{fmt.Errorf("wrapped: %w", context.DeadlineExceeded), "timeout", 503},
+		{promql.ErrQueryCanceled("query execution"), "canceled", 499},
+		{context.Canceled, "canceled", 499},
+		{ErrNotReady, "unavailable", 503},
+		{promql.ErrStorage{Err: errors.New("disk")}, "internal", 500},
+		{promql.ErrTooManySamples("query execution"), "execution", 422},
+	}
+	for _, tt := range tests {
+		if typ, code := errorType(tt.err); typ != tt.typ || code != tt.code {
+			t.Errorf("errorType(%v) = %s %d, want %s %d", tt.err, typ, code, tt.typ, tt.code)
+		}
 	}
 }
 

@@ -46,7 +46,8 @@ func (s *Store) Append(ctx context.Context, pts []telemetry.Point) (AppendResult
 	defer s.release()
 	start := time.Now()
 	s.cache.trim()
-	b := &batch{s: s, ctx: context.WithoutCancel(ctx), db: db, app: db.Appender(ctx), res: &res, pending: map[pendingKey]float64{}}
+	b := &batch{s: s, db: db, app: db.Appender(ctx), res: &res, pending: map[pendingKey]float64{},
+		ctx: context.WithoutCancel(ctx)} // lookups must not fail half-way
 	for i := range pts {
 		b.addPoint(&pts[i])
 	}

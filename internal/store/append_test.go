@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -274,11 +275,23 @@ func TestConcurrentAppend(t *testing.T) {
 		t.Errorf("appended %v + duplicates %v != 800", appended, dups)
 	}
 	if n, err := testutil.GatherAndCount(reg, "borda_store_head_series", "borda_store_wal_size_bytes",
-		"borda_store_append_duration_seconds"); err != nil || n != 3 {
+		"borda_store_append_duration_seconds", "borda_prometheus_tsdb_head_series",
+		"borda_prometheus_engine_queries"); err != nil || n != 5 {
 		t.Errorf("metrics: %d, %v", n, err)
 	}
 	if testutil.ToFloat64(s.m.rejected.WithLabelValues(ReasonStorage)) != 0 {
 		t.Error("storage rejections")
+	}
+	err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP borda_store_head_series Series in the in-memory head block.
+# TYPE borda_store_head_series gauge
+borda_store_head_series 8
+`), "borda_store_head_series")
+	if err != nil {
+		t.Error(err)
+	}
+	if walSize(s.dir) == 0 {
+		t.Error("wal size 0")
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
@@ -46,10 +47,9 @@ type Store struct {
 	ready   chan struct{}
 	started atomic.Bool
 
-	mu          sync.RWMutex // guards db and queryCtx; held shared while in use
-	db          *tsdb.DB
-	queryCtx    context.Context
-	stopQueries context.CancelFunc
+	mu       sync.RWMutex // guards db and queryCtx; held shared while in use
+	db       *tsdb.DB
+	queryCtx context.Context // cancelled when Run begins to close the DB
 
 	appendMu sync.Mutex // serializes Append (one appender, one commit at a time)
 	cache    seriesCache
@@ -111,7 +111,7 @@ func (s *Store) Run(ctx context.Context) error {
 	s.limiter.enforce.Store(true)
 	qctx, stop := context.WithCancel(context.Background())
 	s.mu.Lock()
-	s.db, s.queryCtx, s.stopQueries = db, qctx, stop
+	s.db, s.queryCtx = db, qctx
 	s.mu.Unlock()
 	s.log.Info("tsdb open", "dir", s.dir, "series", db.Head().NumSeries(),
 		"retention", s.cfg.Retention.String(), "out_of_order_window", s.cfg.OutOfOrderWindow)
@@ -133,6 +133,12 @@ func (s *Store) tsdbOptions() *tsdb.Options {
 	o := tsdb.DefaultOptions()
 	o.RetentionDuration = int64(s.cfg.Retention) / 1e6
 	o.MaxBytes = s.cfg.RetentionSize
+	// Like Prometheus: blocks are compacted up to 10% of the retention, at
+	// most 31 days, so that old data is dropped in reasonable steps.
+	o.MaxBlockDuration = 31 * 24 * time.Hour.Milliseconds()
+	if r := o.RetentionDuration / 10; r > 0 && r < o.MaxBlockDuration {
+		o.MaxBlockDuration = max(r, o.MinBlockDuration)
+	}
 	o.OutOfOrderTimeWindow = s.cfg.OutOfOrderWindow.Milliseconds()
 	o.WALCompression = compression.None
 	if s.cfg.WALCompression {
