@@ -66,21 +66,20 @@ func newGateway(cfg config.File, logOut io.Writer) (*gateway, error) {
 		DataDir:  cfg.DataDir,
 		Hooks:    []mqtt.Hook{broker.TapHook(g.pipeline, limited.With("component", "broker"))},
 	}, limited.With("component", "broker"))
-	g.web = web.New(cfg.HTTP, base.With("component", "http"), reg, []web.ReadyCheck{
-		{Name: "store", Ready: g.store.Ready()},
-		{Name: "ingest", Ready: g.pipeline.Ready()},
-		{Name: "broker", Ready: g.broker.Ready()},
-	})
-	g.web.Handle("/api/v1/", g.store.Handler())
-
 	// Start order. Sinks come before the sources that feed them, so data
 	// never arrives before there is somewhere to put it.
 	g.parts = []component{
 		{name: "store", run: g.store.Run, ready: g.store.Ready()},
 		{name: "ingest", run: g.pipeline.Run, ready: g.pipeline.Ready()},
 		{name: "broker", run: g.broker.Run, ready: g.broker.Ready()},
-		{name: "http", run: g.web.Run, ready: g.web.Ready()},
 	}
+	checks := make([]web.ReadyCheck, len(g.parts))
+	for i, p := range g.parts {
+		checks[i] = web.ReadyCheck{Name: p.name, Ready: p.ready}
+	}
+	g.web = web.New(cfg.HTTP, base.With("component", "http"), reg, checks)
+	g.web.Handle("/api/v1/", g.store.Handler())
+	g.parts = append(g.parts, component{name: "http", run: g.web.Run, ready: g.web.Ready()})
 	return g, nil
 }
 

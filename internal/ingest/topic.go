@@ -168,3 +168,33 @@ func (t template) expand(levels []string) string {
 	}
 	return sb.String()
 }
+
+// Filters is a compiled set of MQTT topic filters, for callers that need
+// the same matching rules as the router (the ingest subscriptions).
+type Filters []filter
+
+// ParseFilters compiles filters; the error names the first invalid one.
+func ParseFilters(ss []string) (Filters, error) {
+	fs := make(Filters, 0, len(ss))
+	for _, s := range ss {
+		f, err := parseFilter(s)
+		if err != nil {
+			return nil, err
+		}
+		fs = append(fs, f)
+	}
+	return fs, nil
+}
+
+// Match reports whether topic matches any filter. It does not allocate
+// for topics of up to 16 levels.
+func (fs Filters) Match(topic string) bool {
+	var buf [16]string
+	levels := splitTopic(topic, buf[:])
+	for i := range fs {
+		if fs[i].match(levels) {
+			return true
+		}
+	}
+	return false
+}

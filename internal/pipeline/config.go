@@ -3,7 +3,8 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/borda-edge/borda/internal/ingest"
 )
 
 // Config is the ingest section's pipeline settings (`ingest:` in borda.yaml,
@@ -41,8 +42,8 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	var errs []error
 	for i, f := range c.Subscriptions {
-		if !validFilter(f) {
-			errs = append(errs, fmt.Errorf("subscriptions[%d]: %q is not a valid MQTT topic filter", i, f))
+		if _, err := ingest.ParseFilters([]string{f}); err != nil {
+			errs = append(errs, fmt.Errorf("subscriptions[%d]: %w", i, err))
 		}
 	}
 	if c.QueueSize < 1 {
@@ -55,38 +56,4 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("qos0_overflow: %q is not one of block, drop", c.QoS0Overflow))
 	}
 	return errors.Join(errs...)
-}
-
-func validFilter(f string) bool {
-	if f == "" {
-		return false
-	}
-	levels := strings.Split(f, "/")
-	for i, l := range levels {
-		if strings.Contains(l, "#") && (l != "#" || i != len(levels)-1) {
-			return false
-		}
-		if strings.Contains(l, "+") && l != "+" {
-			return false
-		}
-	}
-	return true
-}
-
-// matchFilter reports whether topic matches the MQTT filter. Topics that
-// start with '$' match only filters that name that first level.
-func matchFilter(filter, topic string) bool {
-	if strings.HasPrefix(topic, "$") && (strings.HasPrefix(filter, "+") || strings.HasPrefix(filter, "#")) {
-		return false
-	}
-	fl, tl := strings.Split(filter, "/"), strings.Split(topic, "/")
-	for i, f := range fl {
-		if f == "#" {
-			return true
-		}
-		if i >= len(tl) || (f != "+" && f != tl[i]) {
-			return false
-		}
-	}
-	return len(fl) == len(tl)
 }

@@ -1,6 +1,10 @@
 package pipeline
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/borda-edge/borda/internal/ingest"
+)
 
 func TestMatchFilter(t *testing.T) {
 	tests := []struct {
@@ -21,7 +25,11 @@ func TestMatchFilter(t *testing.T) {
 		{"a/+/b", "a//b", true},
 	}
 	for _, tt := range tests {
-		if got := matchFilter(tt.filter, tt.topic); got != tt.want {
+		fs, err := ingest.ParseFilters([]string{tt.filter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fs.Match(tt.topic); got != tt.want {
 			t.Errorf("matchFilter(%q, %q) = %v, want %v", tt.filter, tt.topic, got, tt.want)
 		}
 	}

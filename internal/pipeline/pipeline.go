@@ -47,15 +47,17 @@ type item struct {
 type Pipeline struct {
 	cfg     Config
 	d       Deps
+	subs    ingest.Filters // compiled cfg.Subscriptions
 	in      chan item
 	sending atomic.Int64 // Ingest calls between the stop check and their send
 	stopped chan struct{}
 	ready   chan struct{}
 }
 
-// New builds a pipeline.
+// New builds a pipeline from a validated Config.
 func New(cfg Config, d Deps) *Pipeline {
-	return &Pipeline{cfg: cfg, d: d, in: make(chan item, cfg.QueueSize),
+	subs, _ := ingest.ParseFilters(cfg.Subscriptions) // checked by Validate
+	return &Pipeline{cfg: cfg, d: d, subs: subs, in: make(chan item, cfg.QueueSize),
 		stopped: make(chan struct{}), ready: make(chan struct{})}
 }
 
@@ -63,14 +65,7 @@ func New(cfg Config, d Deps) *Pipeline {
 func (p *Pipeline) Ready() <-chan struct{} { return p.ready }
 
 // Wants reports whether topic matches one of the subscriptions.
-func (p *Pipeline) Wants(topic string) bool {
-	for _, f := range p.cfg.Subscriptions {
-		if matchFilter(f, topic) {
-			return true
-		}
-	}
-	return false
-}
+func (p *Pipeline) Wants(topic string) bool { return p.subs.Match(topic) }
 
 // Ingest decodes one message and queues its points. For qos > 0 it returns
 // once the points are stored (or storing failed). A payload that cannot be
