@@ -8,6 +8,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -92,9 +93,9 @@ func (p *Pipeline) Ingest(topic string, payload []byte, qos byte, received time.
 		p.d.Limited.Warn("reading dropped: ingest queue full (qos0_overflow: drop)", "topic", topic)
 		return nil
 	}
-	if !p.send(it) {
+	if err := p.send(context.Background(), it); err != nil {
 		m.dropped.Add(float64(len(pts)))
-		return ErrStopped
+		return err
 	}
 	if it.done == nil {
 		return nil
@@ -102,21 +103,38 @@ func (p *Pipeline) Ingest(topic string, payload []byte, qos byte, received time.
 	return <-it.done
 }
 
-// send queues it, blocking while the queue is full; false once stopped.
-// Run's final drain waits for every send that got past the stop check.
-func (p *Pipeline) send(it item) bool {
+// Write queues points decoded elsewhere (the HTTP line-protocol API) and
+// returns once they are stored, like a QoS 1 publish. While the queue is
+// full it waits, until ctx ends; nothing is queued then.
+func (p *Pipeline) Write(ctx context.Context, pts []telemetry.Point) error {
+	if len(pts) == 0 {
+		return nil
+	}
+	it := item{pts: pts, done: make(chan error, 1)}
+	if err := p.send(ctx, it); err != nil {
+		return err
+	}
+	return <-it.done
+}
+
+// send queues it, blocking while the queue is full; ErrStopped once
+// stopped, ctx's error if ctx ends first. Run's final drain waits for
+// every send that got past the stop check.
+func (p *Pipeline) send(ctx context.Context, it item) error {
 	p.sending.Add(1)
 	defer p.sending.Add(-1)
 	select {
 	case <-p.stopped:
-		return false
+		return ErrStopped
 	default:
 	}
 	select {
 	case p.in <- it:
-		return true
+		return nil
 	case <-p.stopped:
-		return false
+		return ErrStopped
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for room in the ingest queue: %w", context.Cause(ctx))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,13 +19,15 @@ import (
 
 // gateSink records batches; while gate is set, Append waits for it.
 type gateSink struct {
-	mu   sync.Mutex
-	pts  []telemetry.Point
-	gate chan struct{}
-	err  error
+	entered atomic.Int64 // Append calls so far
+	mu      sync.Mutex
+	pts     []telemetry.Point
+	gate    chan struct{}
+	err     error
 }
 
 func (s *gateSink) Append(_ context.Context, pts []telemetry.Point) error {
+	s.entered.Add(1)
 	if s.gate != nil {
 		<-s.gate
 	}
@@ -56,11 +59,14 @@ func newTestPipeline(t *testing.T, cfg Config, sink Sink) (*Pipeline, *Metrics, 
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
 	<-p.Ready()
+	var once sync.Once
 	return p, m, func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
 	}
 }
 
@@ -141,4 +147,47 @@ func TestStoppedPipelineRefuses(t *testing.T) {
 	if err := p.Ingest("sensors/s1/temperature", []byte(`1`), 1, time.Now()); !errors.Is(err, ErrStopped) {
 		t.Fatalf("Ingest after stop = %v, want ErrStopped", err)
 	}
+}
+
+// TestWriteWaitsForStorageAndHonoursContext: Write returns once its points
+// are stored; while the queue is full it gives up when ctx ends, and
+// nothing of that call is queued.
+func TestWriteWaitsForStorageAndHonoursContext(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.QueueSize = 1
+	sink := &gateSink{gate: make(chan struct{})}
+	p, _, stop := newTestPipeline(t, cfg, sink)
+	defer stop()
+	pt := func(v float64) []telemetry.Point {
+		return []telemetry.Point{{Measurement: "m", Fields: []telemetry.Field{{Key: "value", Value: v}}, Time: time.Now()}}
+	}
+	first := make(chan error, 1)
+	go func() { first <- p.Write(context.Background(), pt(1)) }() // taken by Run, stuck at the gate
+	// Fill the single queue slot once Run holds the first batch.
+	waitFor(t, func() bool { return sink.entered.Load() == 1 })
+	_ = p.Ingest("sensors/s1/temperature", []byte(`2`), 0, time.Now())
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := p.Write(ctx, pt(3)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Write with a full queue = %v, want deadline exceeded", err)
+	}
+	close(sink.gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if sink.count() != 2 {
+		t.Fatalf("stored %d points, want 2 (the timed-out write must not be stored)", sink.count())
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for range 500 {
+		if cond() {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Fatal("condition not reached within 1 s")
 }

@@ -39,6 +39,7 @@ func (s *Store) Register(mux interface{ Handle(string, http.Handler) }) {
 		"/api/v1/series":              s.series,
 		"/api/v1/labels":              s.labelNames,
 		"/api/v1/label/{name}/values": s.labelValues,
+		"/api/v1/devices":             s.devicesAPI,
 		"/api/v1/status/buildinfo":    func(*http.Request) (any, error) { return buildInfo(), nil },
 		"/api/v1/metadata":            func(*http.Request) (any, error) { return struct{}{}, nil },
 	}

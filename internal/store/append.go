@@ -47,7 +47,8 @@ func (s *Store) Append(ctx context.Context, pts []telemetry.Point) (AppendResult
 	start := time.Now()
 	s.cache.trim()
 	b := &batch{s: s, db: db, app: db.Appender(ctx), res: &res, pending: map[pendingKey]float64{},
-		ctx: context.WithoutCancel(ctx)} // lookups must not fail half-way
+		ctx: context.WithoutCancel(ctx), touched: s.touched[:0]} // lookups must not fail half-way
+	defer b.recycle()
 	for i := range pts {
 		b.addPoint(&pts[i])
 	}
@@ -58,6 +59,7 @@ func (s *Store) Append(ctx context.Context, pts []telemetry.Point) (AppendResult
 		res.Appended, res.Shifted = 0, 0
 		return res, fmt.Errorf("store: commit: %w", err)
 	}
+	s.devices.apply(b.touched) // one lock for the batch
 	s.m.duration.Observe(time.Since(start).Seconds())
 	s.m.appended.Add(float64(res.Appended))
 	s.m.shifted.Add(float64(res.Shifted))
@@ -81,6 +83,18 @@ type batch struct {
 	sb      labels.ScratchBuilder
 	tags    []labels.Label
 	pending map[pendingKey]float64 // samples appended in this batch
+	touched []touch                // the same, for the device index after the commit
+}
+
+// recycle keeps the touched buffer for the next batch (Store.appendMu is
+// held), unless it grew unusually large.
+func (b *batch) recycle() {
+	clear(b.touched) // drop the seriesState pointers
+	if cap(b.touched) <= 1<<16 {
+		b.s.touched = b.touched[:0]
+	} else {
+		b.s.touched = nil
+	}
 }
 
 type pendingKey struct {
@@ -166,6 +180,7 @@ func (b *batch) addSample(lset labels.Labels, t int64, v float64) {
 			st.lastT, st.lastV, st.hasLast = ts, v, true
 		}
 		b.pending[pendingKey{st, ts}] = v
+		b.touched = append(b.touched, touch{st, ts, v})
 		b.res.Appended++
 		if shift > 0 {
 			b.res.Shifted++
@@ -275,6 +290,8 @@ func classify(err error) string {
 // and the newest sample appended through this store.
 type seriesState struct {
 	lset    labels.Labels
+	hash    uint64  // lset.Hash()
+	dev     *latest // its device index entry (noDevice without device_id), nil until resolved
 	ref     storage.SeriesRef
 	known   bool    // lastT is valid: no stored sample is newer
 	hasLast bool    // a sample is stored at lastT, with value lastV
@@ -297,9 +314,9 @@ func (c *seriesCache) lookup(lset labels.Labels) *seriesState {
 		if labels.Equal(st.lset, lset) {
 			return st
 		}
-		return &seriesState{lset: lset} // hash collision: do not cache
+		return &seriesState{lset: lset, hash: h} // hash collision: do not cache
 	}
-	st := &seriesState{lset: lset}
+	st := &seriesState{lset: lset, hash: h}
 	c.m[h] = st
 	return st
 }

@@ -53,6 +53,9 @@ type Store struct {
 
 	appendMu sync.Mutex // serializes Append (one appender, one commit at a time)
 	cache    seriesCache
+	touched  []touch // reused buffer of committed samples, guarded by appendMu
+
+	devices *deviceIndex // latest value per device series, for /api/v1/devices
 }
 
 // New builds the store and registers its metrics. The PromQL engine is
@@ -75,8 +78,10 @@ func New(cfg Config, deps Deps) *Store {
 		parser:  parser.NewParser(parser.Options{}),
 		ready:   make(chan struct{}),
 		cache:   seriesCache{m: map[uint64]*seriesState{}, max: 2 * cfg.MaxSeries},
+		devices: newDeviceIndex(2 * cfg.MaxSeries),
 	}
 	s.m = newMetrics(reg, s)
+	registerDeviceMetrics(reg, s.devices)
 	s.engine = promql.NewEngine(promql.EngineOpts{
 		Logger:               log.With("part", "promql"),
 		Reg:                  prometheus.WrapRegistererWithPrefix("borda_", reg),
@@ -108,6 +113,12 @@ func (s *Store) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: open %s: %w", s.dir, err)
 	}
+	if err := s.rebuildDevices(ctx, db); err != nil {
+		if err := db.Close(); err != nil {
+			return fmt.Errorf("store: close: %w", err)
+		}
+		return nil // cancelled while rebuilding
+	}
 	s.limiter.enforce.Store(true)
 	qctx, stop := context.WithCancel(context.Background())
 	s.mu.Lock()
@@ -117,7 +128,18 @@ func (s *Store) Run(ctx context.Context) error {
 		"retention", s.cfg.Retention.String(), "out_of_order_window", s.cfg.OutOfOrderWindow)
 	close(s.ready)
 
-	<-ctx.Done()
+	prune := time.NewTicker(devicePruneInterval)
+	defer prune.Stop()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-prune.C:
+			if n := s.devices.prune(dataMinTime(db)); n > 0 {
+				s.log.Debug("device index: dropped series deleted by retention", "series", n)
+			}
+		}
+	}
 	stop() // cancel running queries so that the lock below is not held up
 	s.mu.Lock()
 	s.db = nil
@@ -126,6 +148,30 @@ func (s *Store) Run(ctx context.Context) error {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	s.log.Info("tsdb closed")
+	return nil
+}
+
+// devicePruneInterval is how often Run drops device index entries whose
+// data retention has deleted (the TSDB checks retention every minute).
+const devicePruneInterval = time.Minute
+
+// rebuildDevices fills the device index from the freshly opened DB, before
+// it is published: /api/v1/devices is complete as soon as Ready is closed.
+// A storage error leaves the devices found so far (the others reappear with
+// their next reading); only cancellation is returned.
+func (s *Store) rebuildDevices(ctx context.Context, db *tsdb.DB) error {
+	start := time.Now()
+	ix, st, err := rebuildDevices(ctx, db)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	s.devices.adopt(ix)
+	if err != nil {
+		s.log.Error("device index rebuild incomplete", "err", err, "series", st.Series)
+	}
+	s.log.Info("device index rebuilt", "devices", s.devices.nDevices.Load(), "series", st.Series,
+		"head_series", st.HeadSeries, "blocks", st.Blocks, "chunks_read", st.ChunksRead,
+		"duration", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
