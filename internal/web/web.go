@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -21,6 +22,9 @@ import (
 type Config struct {
 	Address string `yaml:"address"` // interface address; empty means all
 	Port    int    `yaml:"port"`    // 0 picks a free port (tests)
+	// Pprof serves Go's profiler under /debug/pprof/ (for profiling a
+	// running gateway; off by default because it exposes internals).
+	Pprof bool `yaml:"pprof"`
 }
 
 // DefaultConfig serves on port 8888 on all interfaces.
@@ -64,6 +68,13 @@ func New(cfg Config, log *slog.Logger, gatherer prometheus.Gatherer, checks []Re
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	if cfg.Pprof {
+		s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		s.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return s
 }
 
