@@ -21,6 +21,7 @@ import (
 	"github.com/borda-edge/borda/internal/store"
 	"github.com/borda-edge/borda/internal/telemetry"
 	"github.com/borda-edge/borda/internal/web"
+	"github.com/borda-edge/borda/internal/writeapi"
 )
 
 // gateway is every component of one running borda, wired together.
@@ -73,14 +74,31 @@ func newGateway(cfg config.File, logOut io.Writer) (*gateway, error) {
 		{name: "ingest", run: g.pipeline.Run, ready: g.pipeline.Ready()},
 		{name: "broker", run: g.broker.Run, ready: g.broker.Ready()},
 	}
+	g.web = g.newWeb(base, limited, reg)
+	g.parts = append(g.parts, component{name: "http", run: g.web.Run, ready: g.web.Ready()})
+	return g, nil
+}
+
+// newWeb builds the HTTP server with every component's routes; /readyz
+// waits for the components started before it.
+func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *web.Server {
+	cfg := g.cfg
 	checks := make([]web.ReadyCheck, len(g.parts))
 	for i, p := range g.parts {
 		checks[i] = web.ReadyCheck{Name: p.name, Ready: p.ready}
 	}
-	g.web = web.New(cfg.HTTP, base.With("component", "http"), reg, checks)
-	g.web.Handle("/api/v1/", g.store.Handler())
-	g.parts = append(g.parts, component{name: "http", run: g.web.Run, ready: g.web.Ready()})
-	return g, nil
+	w := web.New(cfg.HTTP, base.With("component", "http"), reg, checks)
+	w.Handle("/api/v1/", g.store.Handler())
+	if cfg.Ingest.HTTPWrite.Enabled {
+		writeapi.New(cfg.Ingest.HTTPWrite, writeapi.Deps{
+			Logger:   base.With("component", "write"),
+			Limited:  limited.With("component", "write"),
+			Registry: reg,
+			Writer:   g.pipeline,
+			Version:  version,
+		}).Register(w)
+	}
+	return w
 }
 
 // shutdownOrder is the order components are stopped in on shutdown:

@@ -18,6 +18,7 @@ import (
 	"github.com/borda-edge/borda/internal/pipeline"
 	"github.com/borda-edge/borda/internal/store"
 	"github.com/borda-edge/borda/internal/web"
+	"github.com/borda-edge/borda/internal/writeapi"
 )
 
 // File is the whole configuration file.
@@ -36,6 +37,8 @@ type File struct {
 type Ingest struct {
 	Pipeline pipeline.Config `yaml:",inline"`
 	Mapping  ingest.Config   `yaml:",inline"`
+	// HTTPWrite is the InfluxDB line-protocol write API (POST /write).
+	HTTPWrite writeapi.Config `yaml:"http_write"`
 }
 
 // Default is the configuration used when no file is given.
@@ -44,9 +47,10 @@ func Default() File {
 		DataDir: "./borda-data",
 		Log:     logging.DefaultConfig(),
 		Broker:  broker.DefaultConfig(),
-		Ingest:  Ingest{Pipeline: pipeline.DefaultConfig(), Mapping: ingest.DefaultConfig()},
-		Store:   store.DefaultConfig(),
-		HTTP:    web.DefaultConfig(),
+		Ingest: Ingest{Pipeline: pipeline.DefaultConfig(), Mapping: ingest.DefaultConfig(),
+			HTTPWrite: writeapi.DefaultConfig()},
+		Store: store.DefaultConfig(),
+		HTTP:  web.DefaultConfig(),
 	}
 }
 
@@ -128,6 +132,7 @@ func (f File) problems() []string {
 		{"broker", f.Broker.Validate()},
 		{"ingest", f.Ingest.Pipeline.Validate()},
 		{"ingest", f.Ingest.Mapping.Validate()},
+		{"ingest.http_write", f.Ingest.HTTPWrite.Validate()},
 		{"store", f.Store.Validate()},
 		{"http", f.HTTP.Validate()},
 	}
