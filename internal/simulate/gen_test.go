@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"strconv"
 	"testing"
 	"time"
 
@@ -284,5 +285,31 @@ func TestPayloadShapes(t *testing.T) {
 			t.Errorf("%s %s", m.topic, m.payload)
 		}
 		t.Logf("%s %s", m.topic, m.payload)
+	}
+}
+
+// TestGeneratorCoversEverySeries: Series() calls of Next yield each topic
+// once, with the timestamp of the simulated send time.
+func TestGeneratorCoversEverySeries(t *testing.T) {
+	g, err := NewGenerator(Config{Devices: 50, Profile: ProfileMixed, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	for round := range 3 {
+		seen := map[string]bool{}
+		for range g.Series() {
+			topic, payload := g.Next(now + int64(round)*1e9)
+			if seen[string(topic)] {
+				t.Fatalf("round %d: %s twice", round, topic)
+			}
+			seen[string(topic)] = true
+			if !bytes.Contains(payload, []byte(`"ts":`+strconv.FormatInt(now/1e6+int64(round)*1000, 10))) {
+				t.Fatalf("payload %s lacks the simulated timestamp", payload)
+			}
+		}
+		if len(seen) < 50 {
+			t.Fatalf("round %d: %d topics for 50 devices", round, len(seen))
+		}
 	}
 }
