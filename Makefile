@@ -3,7 +3,8 @@
 
 GO ?= go
 # Programs the tests start as real child processes, and the Debian package of each.
-TEST_TOOLS := mosquitto_pub:mosquitto-clients mosquitto_sub:mosquitto-clients mosquitto:mosquitto
+TEST_TOOLS := mosquitto_pub:mosquitto-clients mosquitto_sub:mosquitto-clients mosquitto:mosquitto \
+	redis-server:redis-server
 
 .PHONY: test test-deps build vet fmt
 
