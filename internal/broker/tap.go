@@ -35,9 +35,12 @@ func (h *tapHook) ID() string { return "borda-ingest-tap" }
 func (h *tapHook) Provides(b byte) bool { return bytes.Contains([]byte{mqtt.OnPublish}, []byte{b}) }
 
 // OnPublish runs before mochi-mqtt sends PUBACK/PUBREC, so a QoS 1/2
-// message is acknowledged only after the tap has taken it.
+// message is acknowledged only after the tap has taken it. Messages borda
+// publishes itself through the inline client (alerts, commands) are not
+// tapped: they are not readings, and an alert rule must never see its own
+// alerts as input.
 func (h *tapHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
-	if !h.tap.Wants(pk.TopicName) {
+	if cl.Net.Inline || !h.tap.Wants(pk.TopicName) {
 		return pk, nil
 	}
 	err := h.tap.Ingest(pk.TopicName, pk.Payload, pk.FixedHeader.Qos, time.Now())
