@@ -30,6 +30,12 @@ type Sink interface {
 // ErrStopped is returned to publishers once the pipeline has stopped.
 var ErrStopped = errors.New("ingest pipeline stopped")
 
+// Evaluator sees every decoded reading before it is queued for storage
+// (the rules engine), on the publisher's goroutine. It must not block.
+type Evaluator interface {
+	Evaluate(topic string, pts []telemetry.Point, received time.Time)
+}
+
 // Deps are what the pipeline needs.
 type Deps struct {
 	Logger  *slog.Logger // component=ingest
@@ -37,6 +43,7 @@ type Deps struct {
 	Metrics *Metrics
 	Router  Router
 	Sink    Sink
+	Rules   Evaluator // optional
 }
 
 type item struct {
@@ -85,6 +92,9 @@ func (p *Pipeline) Ingest(topic string, payload []byte, qos byte, received time.
 	if len(pts) == 0 {
 		return nil
 	}
+	if p.d.Rules != nil {
+		p.d.Rules.Evaluate(topic, pts, received)
+	}
 	it := item{pts: pts}
 	if qos > 0 {
 		it.done = make(chan error, 1)
@@ -109,6 +119,9 @@ func (p *Pipeline) Ingest(topic string, payload []byte, qos byte, received time.
 func (p *Pipeline) Write(ctx context.Context, pts []telemetry.Point) error {
 	if len(pts) == 0 {
 		return nil
+	}
+	if p.d.Rules != nil {
+		p.d.Rules.Evaluate("", pts, time.Now())
 	}
 	it := item{pts: pts, done: make(chan error, 1)}
 	if err := p.send(ctx, it); err != nil {
