@@ -35,6 +35,7 @@ Usage:
   borda [run] [-c FILE] [--log-format text|json] [--log-level LEVEL]
   borda check -c FILE     validate a configuration file and print every problem
   borda simulate [flags]  simulate a device fleet against an MQTT broker (borda simulate -h)
+  borda bench [flags]     run benchmark scenarios side by side with Mosquitto (borda bench -h)
   borda version           print version, commit and Go version
 
 The configuration file may also be given with BORDA_CONFIG.
@@ -51,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(args, stderr)
 	case "check":
 		return cmdCheck(args, stdout, stderr)
+	case "bench":
+		return cmdBench(args, stdout, stderr)
 	case "simulate":
 		return cmdSimulate(args, stdout, stderr)
 	case "version":
