@@ -22,7 +22,11 @@ const simulateUsage = `Usage: borda simulate [flags]
 Simulates a fleet of devices publishing readings to an MQTT broker (borda or
 any other), prints a progress line every second and a report at the end.
 With --verify it then counts through borda's query API what was stored and
-fails (exit 1) when readings are missing.
+fails (exit 1) when readings are missing. With --expect-alerts it subscribes
+to the alert topic first, matches every alert borda's seed rules should raise
+(temperature > 80, pressure > 100, speed > 120) to its reading, reports
+publish -> alert latency and fails (exit 1) when alerts are missing;
+--alert-rate forces a fraction of the readings over those thresholds.
 
 Flags:
 `
@@ -64,6 +68,10 @@ func parseSimulateFlags(args []string, stderr io.Writer) (simulateFlags, error) 
 	fs.StringVar(&c.ClientIDPrefix, "client-id", "borda-sim", "MQTT client id prefix")
 	fs.StringVar(&c.DevicePrefix, "device-prefix", "sim", "device id prefix (ids are <prefix>-00042)")
 	fs.IntVar(&c.MaxInflight, "inflight", 100, "QoS 1 window of unacknowledged publishes per connection")
+	fs.Float64Var(&c.AlertRate, "alert-rate", 0, "fraction of all readings forced over a seed alert threshold, each starting a new alert (at most 0.5)")
+	fs.BoolVar(&c.ExpectAlerts, "expect-alerts", false, "subscribe to --alert-topic (QoS 2) and match every alert to its reading: latency, missing, unexpected")
+	fs.StringVar(&c.AlertFilter, "alert-topic", simulate.DefaultAlertFilter, "topic filter the alerts arrive on (--expect-alerts)")
+	fs.DurationVar(&c.AlertGrace, "alert-grace", simulate.DefaultAlertGrace, "--expect-alerts: after the run, wait for missing alerts until none arrived for this long")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines")
 	fs.StringVar(&f.verifyURL, "verify", "", "after the run, count the stored readings through borda's query API at this URL (http://host:8888)")
@@ -115,6 +123,11 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 			return code
 		}
 	}
+	if a := rep.Alerts; a != nil && !a.OK() {
+		fmt.Fprintf(stderr, "borda simulate: %d of %d alerts and %d of %d resolved events never arrived on %s\n",
+			a.Missing, a.Expected, a.Resolved.Missing, a.Resolved.Expected, a.Filter)
+		code = 1
+	}
 	if f.verifyURL != "" && rep.Readings > 0 {
 		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.verifyTimeout)
 		vr, err := simulate.Verify(vctx, f.verifyURL, rep, 0)
@@ -157,6 +170,9 @@ func (o simulateOutput) print(w io.Writer, asJSON bool) error {
 	if l := r.AckLatency; l.Count > 0 {
 		fmt.Fprintf(w, "ack latency: p50 %v  p90 %v  p99 %v  max %v\n", l.P50, l.P90, l.P99, l.Max)
 	}
+	if a := r.Alerts; a != nil {
+		printAlerts(w, a)
+	}
 	if v := o.Verify; v != nil {
 		fmt.Fprintf(w, "verify: expected %d, stored %d, missing %d, extra %d\n", v.Expected, v.Stored, v.Missing, v.Extra)
 		ids := slices.Sorted(maps.Keys(v.MissingByDevice))
@@ -169,4 +185,27 @@ func (o simulateOutput) print(w io.Writer, asJSON bool) error {
 		}
 	}
 	return nil
+}
+
+func printAlerts(w io.Writer, a *simulate.AlertReport) {
+	fmt.Fprintf(w, "alerts on %s (qos %d): expected %d (%d forced), received %d, missing %d, unexpected %d\n",
+		a.Filter, a.QoS, a.Expected, a.Forced, a.Received, a.Missing, a.Unexpected)
+	if l := a.Latency; l.Count > 0 {
+		fmt.Fprintf(w, "publish->alert latency: p50 %v  p90 %v  p99 %v  max %v\n", l.P50, l.P90, l.P99, l.Max)
+	}
+	r := a.Resolved
+	fmt.Fprintf(w, "resolved: expected %d, received %d, missing %d, unexpected %d\n", r.Expected, r.Received, r.Missing, r.Unexpected)
+	if l := r.Latency; l.Count > 0 {
+		fmt.Fprintf(w, "publish->resolved latency: p50 %v  p90 %v  p99 %v  max %v\n", l.P50, l.P90, l.P99, l.Max)
+	}
+	if a.WrongValue+a.Ignored+a.Invalid > 0 {
+		fmt.Fprintf(w, "alerts with a wrong value %d, ignored (other devices or types) %d, not alert JSON %d\n",
+			a.WrongValue, a.Ignored, a.Invalid)
+	}
+	for _, typ := range slices.Sorted(maps.Keys(a.MissingByType)) {
+		fmt.Fprintf(w, "  %s: %d events missing (firing and resolved)\n", typ, a.MissingByType[typ])
+	}
+	for _, m := range a.MissingSample {
+		fmt.Fprintf(w, "  missing: %s\n", m)
+	}
 }

@@ -35,6 +35,9 @@ func TestSimulateFlags(t *testing.T) {
 		{"conns above devices", []string{"--devices", "2", "--conns", "5"}, "conns: 5 is not within 1..devices (2)"},
 		{"cert without key", []string{"--cert", "c.pem"}, "client certificate and key must be given together"},
 		{"bad duration", []string{"--duration", "soon"}, `invalid value "soon" for flag -duration`},
+		{"alert rate too high", []string{"--alert-rate", "0.7"}, "alert rate: 0.7 is above 0.5"},
+		{"bad alert topic", []string{"--alert-topic", "alerts/#/x"}, "alert filter"},
+		{"negative alert grace", []string{"--alert-grace", "-1s"}, "alert grace: -1s is not within"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,4 +116,46 @@ func TestSimulateVerifyAgainstBorda(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSimulateExpectAlerts: against Mosquitto with simtest.FakeRules
+// standing in for borda's seed rules every alert arrives (exit 0); without
+// any rules every expected alert is missing (exit 1, with the count).
+func TestSimulateExpectAlerts(t *testing.T) {
+	m := simtest.StartMosquitto(t, simtest.Options{})
+	args := func(prefix string) []string {
+		return []string{"--broker", "tcp://" + m.Addr, "--devices", "10", "--conns", "2", "--count", "1500", "--rate", "3000",
+			"--profile", "mixed", "--alert-rate", "0.05", "--expect-alerts",
+			"--device-prefix", prefix, "--client-id", prefix, "--quiet"}
+	}
+	t.Run("fake rules", func(t *testing.T) {
+		simtest.StartFakeRules(t, m.Addr, simtest.FakeRulesOptions{})
+		code, out, errOut := runSimulate(append(args("fr"), "--json")...)
+		if code != 0 {
+			t.Fatalf("code %d\nstdout %s\nstderr %s", code, out, errOut)
+		}
+		var res struct {
+			Report simulate.Report `json:"report"`
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("output is not JSON: %v\n%s", err, out)
+		}
+		a := res.Report.Alerts
+		if a == nil || a.Expected == 0 || a.Received != a.Expected || a.Missing != 0 || a.Latency.Count != a.Expected ||
+			a.Resolved.Received != a.Resolved.Expected || a.QoS != 2 {
+			t.Fatalf("alerts %+v", a)
+		}
+	})
+	t.Run("no rules", func(t *testing.T) {
+		code, out, errOut := runSimulate(append(args("nr"), "--alert-grace", "300ms")...)
+		if code != 1 || !strings.Contains(errOut, "alerts and") || !strings.Contains(errOut, "never arrived on alerts/#") {
+			t.Fatalf("code %d\nstdout %s\nstderr %s", code, out, errOut)
+		}
+		for _, want := range []string{"alerts on alerts/# (qos 2): expected ", "received 0, missing ", "HIGH_TEMPERATURE: ",
+			"missing: firing "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+	})
 }

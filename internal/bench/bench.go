@@ -79,6 +79,15 @@ func (o *Options) Validate() ([]Scenario, error) {
 		errs = append(errs, fmt.Errorf("scenarios: %w", err))
 	}
 	for _, sc := range scs {
+		if sc.Alerts && o.Duration > 0 {
+			probe := o.alertProbeConfig("127.0.0.1:1883")
+			if err := probe.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("alert probe: %w", err))
+			}
+			break
+		}
+	}
+	for _, sc := range scs {
 		if sc.Server == ServerBorda && o.BordaBin == "" {
 			errs = append(errs, errors.New("borda executable: not set"))
 			break

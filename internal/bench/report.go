@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -105,10 +106,15 @@ func writeMainTable(w io.Writer, rs []Result) error {
 func writeLatencyTable(w io.Writer, rs []Result) error {
 	rows := [][]string{{"latency", "measured", "count", "p50 ms", "p90 ms", "p99 ms", "max ms"}}
 	for _, r := range rs {
+		var alert, resolved *simulate.Percentiles
+		if a := r.Alerts; a != nil {
+			alert, resolved = &a.Latency, &a.Resolved.Latency
+		}
 		for _, l := range []struct {
 			what string
 			p    *simulate.Percentiles
-		}{{"publish->PUBACK", r.AckLatency}, {"publish->delivery", r.DeliveryLatency}} {
+		}{{"publish->PUBACK", r.AckLatency}, {"publish->delivery", r.DeliveryLatency},
+			{"publish->alert", alert}, {"publish->resolved", resolved}} {
 			if l.p == nil || l.p.Count == 0 {
 				continue
 			}
@@ -148,6 +154,10 @@ vs mosq: borda / Mosquitto at the same QoS; msg/s above 1 is faster, CPU above 1
 srv CPU: user+system CPU of the server process during the load; RSS in MiB (idle: before the load).
 * bytes of data_dir/tsdb after the run / stored samples (WAL+head, before compaction).
 `)
+	if slices.ContainsFunc(rs, func(r Result) bool { return r.Alerts != nil }) {
+		fmt.Fprint(w, `alert scenarios: lost = alert events (firing + resolved) that never arrived; no Mosquitto counterpart (it has no rules).
+`)
+	}
 	sep := "\n"
 	for _, r := range rs {
 		if len(r.Errors)+len(r.Notes) > 0 {

@@ -3,6 +3,9 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/borda-edge/borda/internal/simulate"
 )
@@ -31,6 +34,9 @@ type Result struct {
 
 	AckLatency      *simulate.Percentiles `json:"ack_latency,omitempty"`      // QoS 1: publish -> PUBACK
 	DeliveryLatency *simulate.Percentiles `json:"delivery_latency,omitempty"` // publish -> delivery to the subscriber
+	// Alerts is what the alert probe matched (alert scenarios): expected,
+	// received, missing and unexpected events, publish -> alert latency.
+	Alerts *simulate.AlertReport `json:"alerts,omitempty"`
 
 	ServerCPU     float64  `json:"server_cpu_s"`                    // user+system CPU of the server during the load
 	CPUPer100k    float64  `json:"server_cpu_s_per_100k"`           // ServerCPU per 100,000 messages sent
@@ -93,6 +99,34 @@ func (r *Result) setStored(v simulate.VerifyReport) {
 	}
 }
 
+// setAlerts records what the alert probe matched; every alert (firing or
+// resolved) that never arrived is lost.
+func (r *Result) setAlerts(a simulate.AlertReport) {
+	r.Alerts = &a
+	if miss := a.Missing + a.Resolved.Missing; miss > 0 {
+		r.Lost += miss
+		r.fail(fmt.Errorf("lost %d of %d alerts and %d of %d resolved events: never received on %s (by type: %s)",
+			a.Missing, a.Expected, a.Resolved.Missing, a.Resolved.Expected, a.Filter, byType(a.MissingByType)))
+	}
+	if a.Expected == 0 {
+		r.fail(errors.New("no reading was expected to raise an alert: nothing measured"))
+	}
+	if n := a.Unexpected + a.Resolved.Unexpected; n > 0 {
+		r.note("%d alert events matched no reading that should raise them (duplicates or rules other than the seed's)", n)
+	}
+	if a.WrongValue > 0 {
+		r.note("%d alerts carried a value other than their reading's", a.WrongValue)
+	}
+}
+
+func byType(m map[string]int64) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // finish derives the rates and ratios per message and decides OK: a
 // result is OK only without errors, without lost messages and without
 // simulator errors.
@@ -139,8 +173,8 @@ func addRatios(rs []Result) {
 	}
 	for i := range rs {
 		r := &rs[i]
-		if r.Server != ServerBorda {
-			continue
+		if r.Server != ServerBorda || isAlertScenario(r.Scenario) {
+			continue // Mosquitto has no rules: nothing to compare alerts with
 		}
 		base := byName[fmt.Sprintf("mosquitto-qos%d", r.QoS)]
 		if base == nil || base.Rate <= 0 || r.Rate <= 0 {
@@ -152,4 +186,8 @@ func addRatios(rs []Result) {
 		}
 		r.VsMosquitto = ratio
 	}
+}
+
+func isAlertScenario(name string) bool {
+	return slices.ContainsFunc(Scenarios(), func(s Scenario) bool { return s.Name == name && s.Alerts })
 }

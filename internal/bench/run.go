@@ -97,6 +97,10 @@ type measurement struct {
 	sub  *simulate.Counter
 	rep  simulate.Report
 	cpu0 cpuTimes
+	// pubEnd is when the publishers finished, when that was before
+	// publish returned (alert scenarios wait for late alerts); zero: when
+	// publish returned.
+	pubEnd time.Time
 }
 
 func (m *measurement) run(ctx context.Context) {
@@ -107,7 +111,11 @@ func (m *measurement) run(ctx context.Context) {
 	if m.sub != nil {
 		defer m.sub.Close()
 	}
-	m.publish(ctx)
+	if m.sc.Alerts {
+		m.publishAlerts(ctx)
+	} else {
+		m.publish(ctx)
+	}
 	m.drain()
 	if err := m.account(); err != nil {
 		m.res.fail(err)
@@ -165,11 +173,14 @@ func (m *measurement) publish(ctx context.Context) {
 
 // drain waits, bounded, until the server has handled what was published
 // and records how long that took after the publisher finished: until the
-// subscriber had every message; for QoS 0 ingest until the server's CPU
-// went idle; for QoS 1 ingest no time (borda acknowledges a reading once
-// it is stored).
+// subscriber had every message; for QoS 0 ingest and the alert scenarios
+// until the server's CPU went idle; for QoS 1 ingest no time (borda
+// acknowledges a reading once it is stored).
 func (m *measurement) drain() {
 	end := time.Now()
+	if !m.pubEnd.IsZero() {
+		end = m.pubEnd
+	}
 	done := end
 	if m.sub != nil {
 		done = m.awaitDelivery()
@@ -181,7 +192,7 @@ func (m *measurement) drain() {
 	if err != nil {
 		m.res.note("after the load: %v (its CPU figure includes that time)", err)
 	}
-	if m.sc.Store && !m.sc.Subscribe && m.sc.QoS == 0 {
+	if m.sc.Store && !m.sc.Subscribe && m.sc.QoS == 0 || m.sc.Alerts {
 		done = idleAt
 	}
 	m.res.DrainS = max(0, done.Sub(end).Seconds())

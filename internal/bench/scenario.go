@@ -20,7 +20,14 @@ type Scenario struct {
 	QoS       byte   // of the publishes (and of the subscription)
 	Subscribe bool   // a subscriber on "#" must receive every message (publish -> subscribe)
 	Store     bool   // borda's store must hold every reading (checked through its query API)
-	About     string // one line for --list and the README
+	// Alerts: an alert probe (a second, light simulator with
+	// ExpectAlerts and AlertRate) measures publish -> alert latency of
+	// borda's seed rules; every alert that never arrives is lost.
+	Alerts bool
+	// Background: the run's load is published at QoS 0 at the same time
+	// (alert scenarios: 100,000 msgs/s unless --rate says otherwise).
+	Background bool
+	About      string // one line for --list and the README
 }
 
 // Scenarios returns every scenario in the order they run.
@@ -36,6 +43,10 @@ func Scenarios() []Scenario {
 			About: "borda stores every reading; PUBACK after the reading is stored (QoS 1)"},
 		{Name: "borda-pubsub-qos0", Server: ServerBorda, QoS: 0, Subscribe: true, Store: true,
 			About: "borda stores every reading and delivers the load to one subscriber (QoS 0)"},
+		{Name: "borda-alert-idle", Server: ServerBorda, QoS: 0, Alerts: true,
+			About: "publish -> alert latency of the seed rules at 1,000 msgs/s, 5% of them over a threshold"},
+		{Name: "borda-alert-load", Server: ServerBorda, QoS: 0, Alerts: true, Background: true,
+			About: "the same alert probe on top of 100,000 readings/s of background load (QoS 0)"},
 	}
 }
 

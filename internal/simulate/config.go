@@ -47,6 +47,18 @@ type Config struct {
 	ClientIDPrefix string // MQTT client ids are <prefix>-<n>; default "borda-sim"
 	DevicePrefix   string // device ids are <prefix>-00042; default "sim"
 	MaxInflight    int    // QoS 1 window of unacknowledged PUBLISHes per connection; default 100
+
+	// AlertRate is the fraction of all readings forced over a seed alert
+	// threshold (temperature > 80, pressure > 100, speed > 120), each one
+	// starting a new alert episode (see alerts.go). 0 = none.
+	AlertRate float64
+	// ExpectAlerts subscribes to AlertFilter before publishing and matches
+	// every alert received to the reading that should have raised it
+	// (Report.Alerts): publish -> alert latency, missing and unexpected
+	// alerts.
+	ExpectAlerts bool
+	AlertFilter  string        // default "alerts/#"
+	AlertGrace   time.Duration // how long to wait for alerts after the run without a new one; default 2s
 }
 
 func (c *Config) applyDefaults() {
@@ -67,6 +79,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.MaxInflight == 0 {
 		c.MaxInflight = 100
+	}
+	if c.AlertFilter == "" {
+		c.AlertFilter = DefaultAlertFilter
+	}
+	if c.AlertGrace == 0 {
+		c.AlertGrace = DefaultAlertGrace
 	}
 }
 
@@ -104,7 +122,8 @@ func (c *Config) Validate() error {
 	for _, r := range []struct {
 		name string
 		v    float64
-	}{{"anomaly rate", c.AnomalyRate}, {"malformed rate", c.MalformedRate}, {"silent rate", c.SilentRate}} {
+	}{{"anomaly rate", c.AnomalyRate}, {"malformed rate", c.MalformedRate}, {"silent rate", c.SilentRate},
+		{"alert rate", c.AlertRate}} {
 		if !(r.v >= 0 && r.v <= 1) {
 			add("%s: %v is not within 0..1", r.name, r.v)
 		}
@@ -114,6 +133,15 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxInflight < 1 || c.MaxInflight > 65000 {
 		add("max inflight: %d is not within 1..65000", c.MaxInflight)
+	}
+	if c.AlertRate > maxAlertRate {
+		add("alert rate: %v is above %v (every forced reading must follow one under the threshold)", c.AlertRate, maxAlertRate)
+	}
+	if c.AlertGrace < 0 || c.AlertGrace > maxAlertGrace {
+		add("alert grace: %v is not within 0..%v", c.AlertGrace, maxAlertGrace)
+	}
+	if err := validFilter(c.AlertFilter); err != nil {
+		add("alert filter: %v", err)
 	}
 	if !validLevel(c.DevicePrefix) {
 		add("device prefix: %q must not be empty or contain '/', '+', '#' or spaces", c.DevicePrefix)

@@ -75,6 +75,11 @@ type series struct {
 	lastTS int64 // Unix ms of the last reading; readings get distinct, increasing timestamps
 	good   int64 // readings sent with a well-formed payload
 	proc   process
+
+	// The seed alert rule that watches this series (see alerts.go).
+	rule  ruleID  // noRule: none
+	over  bool    // the last reading met the rule's condition (the alert is firing)
+	force float64 // AlertRate accumulator: a reading is forced over the threshold when it reaches 1
 }
 
 // device is one simulated device. It is owned by one connection's sender.
@@ -94,6 +99,9 @@ type device struct {
 	// fault injection
 	anomalyQ  float64
 	malformed float64
+	alertQ    float64 // per reading of a rule series: forced over the threshold (AlertRate)
+
+	edge alertEdge // what the last emitted reading did to its series' seed alert
 }
 
 func deviceID(prefix string, i int) string { return fmt.Sprintf("%s-%05d", prefix, i) }
@@ -112,6 +120,7 @@ func newFleet(c *Config) []*device {
 		devs[i] = d
 	}
 	markSilent(c, devs)
+	setAlertRate(devs, c.AlertRate)
 	return devs
 }
 
@@ -151,7 +160,8 @@ func (d *device) init(profile string) {
 }
 
 func (d *device) addSeries(typ, metric, stored string, p process) {
-	d.series = append(d.series, series{topic: []byte(typ + "/" + d.id + "/" + metric), metric: stored, proc: p})
+	d.series = append(d.series, series{topic: []byte(typ + "/" + d.id + "/" + metric), metric: stored, proc: p,
+		rule: ruleFor(typ, metric)})
 }
 
 // markSilent picks round(SilentRate*Devices) devices that stop part-way:

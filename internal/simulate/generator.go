@@ -11,7 +11,7 @@ type Generator struct {
 }
 
 // NewGenerator builds the fleet of cfg (Devices, Profile, Seed,
-// AnomalyRate, MalformedRate and DevicePrefix are used).
+// AnomalyRate, MalformedRate, AlertRate and DevicePrefix are used).
 func NewGenerator(cfg Config) (*Generator, error) {
 	if cfg.Broker == "" {
 		cfg.Broker = "tcp://127.0.0.1:1883" // not used; keeps Validate happy

@@ -14,6 +14,9 @@ const (
 	pktConnack    = 2
 	pktPublish    = 3
 	pktPuback     = 4
+	pktPubrec     = 5
+	pktPubrel     = 6
+	pktPubcomp    = 7
 	pktSubscribe  = 8
 	pktSuback     = 9
 	pktPingreq    = 12
@@ -100,9 +103,9 @@ func parseBody(typ, flags byte, b []byte) (packet, error) {
 			return p, fmt.Errorf("%w: CONNACK of %d bytes", errMalformed, len(b))
 		}
 		p.Codes = b
-	case pktPuback:
+	case pktPuback, pktPubrec, pktPubrel, pktPubcomp:
 		if len(b) != 2 {
-			return p, fmt.Errorf("%w: PUBACK of %d bytes", errMalformed, len(b))
+			return p, fmt.Errorf("%w: %s of %d bytes", errMalformed, ackName(typ), len(b))
 		}
 		p.ID = binary.BigEndian.Uint16(b)
 	case pktSuback:
@@ -225,4 +228,21 @@ func emptyPacket(typ byte) [2]byte { return [2]byte{typ << 4, 0} }
 
 func pubackPacket(id uint16) [4]byte {
 	return [4]byte{pktPuback << 4, 2, byte(id >> 8), byte(id)}
+}
+
+// QoS 2 receiver acknowledgements: PUBREC answers a PUBLISH, PUBCOMP a
+// PUBREL.
+func pubrecPacket(id uint16) [4]byte  { return [4]byte{pktPubrec << 4, 2, byte(id >> 8), byte(id)} }
+func pubcompPacket(id uint16) [4]byte { return [4]byte{pktPubcomp << 4, 2, byte(id >> 8), byte(id)} }
+
+func ackName(typ byte) string {
+	switch typ {
+	case pktPubrec:
+		return "PUBREC"
+	case pktPubrel:
+		return "PUBREL"
+	case pktPubcomp:
+		return "PUBCOMP"
+	}
+	return "PUBACK"
 }

@@ -104,6 +104,7 @@ func FuzzReadPacket(f *testing.F) {
 	f.Add([]byte{0x20, 2, 0, 0, 0x40, 2, 0, 1, 0xd0, 0})
 	f.Add(append(appendPublishHeader(nil, []byte("sensors/s1/temperature"), 1, 9, 4), "21.5"...))
 	f.Add([]byte{0x90, 3, 0, 1, 0x80})
+	f.Add([]byte{0x62, 2, 0, 7, 0x50, 2, 0, 7, 0x70, 2, 0, 7}) // PUBREL, PUBREC, PUBCOMP
 	f.Add([]byte{0x30, 0xff, 0xff, 0xff, 0x7f})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r := bufio.NewReader(bytes.NewReader(in))

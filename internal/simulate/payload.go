@@ -29,6 +29,7 @@ func (d *device) emit(buf []byte, nowNs int64) (topic, payload []byte, cls class
 		d.next = 0
 	}
 	d.sent++
+	d.edge = alertEdge{}
 	if d.malformed > 0 && d.rng.Float64() < d.malformed {
 		return s.topic, d.appendMalformed(buf[:0], s, nowNs), classMalformed
 	}
@@ -51,6 +52,9 @@ func (d *device) emit(buf []byte, nowNs int64) (topic, payload []byte, cls class
 func (d *device) appendReading(b []byte, s *series, ts int64) ([]byte, episode) {
 	r := d.rng
 	v, ep := s.proc.next(r, d.anomalyQ, dayFraction(ts))
+	if s.rule != noRule {
+		v = d.checkRule(s, v, ts)
+	}
 	switch d.kind {
 	case kindVehicle:
 		dt := 0.0

@@ -34,6 +34,10 @@ type Report struct {
 	DataEnd   time.Time `json:"data_end"`
 
 	Devices map[string]DeviceCount `json:"devices"` // by device id
+
+	// Alerts is what arrived on the alert topic (Config.ExpectAlerts; nil
+	// without): publish -> alert latency, missing and unexpected alerts.
+	Alerts *AlertReport `json:"alerts,omitempty"`
 }
 
 // DeviceCount is what one device sent.

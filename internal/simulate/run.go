@@ -24,9 +24,22 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return Report{}, fmt.Errorf("simulate: %w", err)
 	}
+	var alerts *alertMatcher
+	var asub *alertSub
+	if cfg.ExpectAlerts {
+		alerts = newAlertMatcher(cfg.DevicePrefix)
+		var err error
+		if asub, err = subscribeAlerts(ctx, &cfg, alerts); err != nil {
+			return Report{}, fmt.Errorf("simulate: %w", err)
+		}
+		defer asub.Close()
+	}
 	workers, err := connect(ctx, &cfg, newFleet(&cfg))
 	if err != nil {
 		return Report{}, err
+	}
+	for _, w := range workers {
+		w.alerts = alerts
 	}
 	pl := &plan{start: time.Now(), timeMode: cfg.Duration > 0, rate: cfg.Rate / float64(cfg.Conns)}
 	cpu0 := processCPU()
@@ -35,7 +48,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Report, error) {
 		runCtx, cancel = context.WithDeadline(ctx, pl.start.Add(cfg.Duration))
 	}
 	defer cancel()
-	stopProgress := startProgress(progress, workers, pl.start)
+	stopProgress := startProgress(progress, workers, alerts, pl.start)
 
 	results := make([]workerResult, len(workers))
 	var wg sync.WaitGroup
@@ -53,6 +66,15 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Report, error) {
 		if r.err != nil {
 			errs = append(errs, fmt.Errorf("connection %d: %w", i, r.err))
 		}
+	}
+	if alerts != nil {
+		alerts.wait(ctx, asub.done, cfg.AlertGrace)
+		if err := asub.Err(); err != nil {
+			errs = append(errs, err)
+		}
+		asub.Close()
+		ar := alerts.report(cfg.AlertFilter, asub.granted)
+		rep.Alerts = &ar
 	}
 	if len(errs) > 0 {
 		return rep, fmt.Errorf("simulate: %w", errors.Join(errs...))
@@ -121,7 +143,7 @@ func processCPU() time.Duration {
 
 // startProgress prints a line every second until the returned func is
 // called.
-func startProgress(out io.Writer, workers []*worker, start time.Time) func() {
+func startProgress(out io.Writer, workers []*worker, alerts *alertMatcher, start time.Time) func() {
 	if out == nil {
 		return func() {}
 	}
@@ -145,7 +167,12 @@ func startProgress(out io.Writer, workers []*worker, start time.Time) func() {
 					}
 				}
 				rate := float64(sent-prev) / now.Sub(prevT).Seconds()
-				fmt.Fprintf(out, "%6.1fs  sent %d  rate %.0f msg/s  errors %d\n", now.Sub(start).Seconds(), sent, rate, errs)
+				line := fmt.Sprintf("%6.1fs  sent %d  rate %.0f msg/s  errors %d", now.Sub(start).Seconds(), sent, rate, errs)
+				if alerts != nil {
+					got, want := alerts.progress()
+					line += fmt.Sprintf("  alerts %d/%d", got, want)
+				}
+				fmt.Fprintln(out, line)
 				prev, prevT = sent, now
 			}
 		}

@@ -31,6 +31,7 @@ type worker struct {
 	malformed int64
 	anomalies int64
 	lastWrite time.Time
+	alerts    *alertMatcher // Config.ExpectAlerts: where expected alert events go; nil = not tracked
 }
 
 func newWorker(pub *publisher, devs []*device, quota int64) *worker {
@@ -126,7 +127,8 @@ func (w *worker) sendOne(ctx context.Context, pl *plan) (bool, error) {
 		return false, nil
 	}
 	w.rr++
-	topic, payload, cls := d.emit(w.buf, now.UnixNano())
+	nowNs := now.UnixNano()
+	topic, payload, cls := d.emit(w.buf, nowNs)
 	w.buf = payload[:0]
 	switch cls {
 	case classMalformed:
@@ -134,7 +136,10 @@ func (w *worker) sendOne(ctx context.Context, pl *plan) (bool, error) {
 	case classAnomaly:
 		w.anomalies++
 	}
-	return true, w.pub.publish(topic, payload, now.UnixNano())
+	if w.alerts != nil && d.edge.kind != edgeNone {
+		w.alerts.expect(d, nowNs) // before the reading is written: its alert cannot arrive first
+	}
+	return true, w.pub.publish(topic, payload, nowNs)
 }
 
 // pacer hands out send tokens at a fixed rate. A sender that falls behind
