@@ -111,7 +111,7 @@ func TestPortInUse(t *testing.T) {
 				cfg.HTTP.Port = port
 				want = fmt.Sprintf("http: cannot listen on 127.0.0.1:%d (port %d)", port, port)
 			}
-			g, err := newGateway(cfg, &syncBuffer{})
+			g, err := newGateway(cfg, &syncBuffer{}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

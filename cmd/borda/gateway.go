@@ -13,11 +13,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/borda-edge/borda/internal/alerts"
 	"github.com/borda-edge/borda/internal/broker"
 	"github.com/borda-edge/borda/internal/config"
 	"github.com/borda-edge/borda/internal/ingest"
 	"github.com/borda-edge/borda/internal/logging"
 	"github.com/borda-edge/borda/internal/pipeline"
+	"github.com/borda-edge/borda/internal/rules"
 	"github.com/borda-edge/borda/internal/store"
 	"github.com/borda-edge/borda/internal/telemetry"
 	"github.com/borda-edge/borda/internal/web"
@@ -31,13 +33,17 @@ type gateway struct {
 	broker   *broker.Broker
 	pipeline *pipeline.Pipeline
 	store    *store.Store
+	rules    *rules.Engine
+	alerts   *alerts.Dispatcher
 	web      *web.Server
+	reloader *reloader
 	parts    []component
 }
 
 // newGateway builds the components from a validated configuration.
 // Nothing is bound or opened until Run.
-func newGateway(cfg config.File, logOut io.Writer) (*gateway, error) {
+// load re-reads the configuration for a reload (nil: no reloading).
+func newGateway(cfg config.File, logOut io.Writer, load func() (config.File, error)) (*gateway, error) {
 	base := logging.New(cfg.Log, logOut)
 	limited := slog.New(logging.NewRateLimited(base.Handler(), 10*time.Second))
 
@@ -54,12 +60,16 @@ func newGateway(cfg config.File, logOut io.Writer) (*gateway, error) {
 		Registry: reg,
 		Dir:      filepath.Join(cfg.DataDir, "tsdb"),
 	})
+	if err := g.newRules(base, limited, reg); err != nil {
+		return nil, err
+	}
 	g.pipeline = pipeline.New(cfg.Ingest.Pipeline, pipeline.Deps{
 		Logger:  base.With("component", "ingest"),
 		Limited: limited.With("component", "ingest"),
 		Metrics: pipeline.NewMetrics(reg),
 		Router:  router,
 		Sink:    storeSink{g.store},
+		Rules:   g.rules,
 	})
 	g.broker = broker.New(cfg.Broker, broker.Deps{
 		Logger:   base.With("component", "broker"),
@@ -71,12 +81,59 @@ func newGateway(cfg config.File, logOut io.Writer) (*gateway, error) {
 	// never arrives before there is somewhere to put it.
 	g.parts = []component{
 		{name: "store", run: g.store.Run, ready: g.store.Ready()},
+		{name: "alerts", run: g.alerts.Run, ready: g.alerts.Ready()},
+		{name: "rules", run: g.rules.Run, ready: g.rules.Ready()},
 		{name: "ingest", run: g.pipeline.Run, ready: g.pipeline.Ready()},
 		{name: "broker", run: g.broker.Run, ready: g.broker.Ready()},
+	}
+	if load != nil {
+		g.reloader = newReloader(load, g.applyReload, base.With("component", "reload"))
+		g.parts = append(g.parts, component{name: "reload", run: g.reloader.Run, ready: g.reloader.Ready()})
 	}
 	g.web = g.newWeb(base, limited, reg)
 	g.parts = append(g.parts, component{name: "http", run: g.web.Run, ready: g.web.Ready()})
 	return g, nil
+}
+
+// newRules builds the alert dispatcher and the rules engine feeding it.
+// Alerts publish through the broker's inline client (built later in
+// newGateway, used only once running).
+func (g *gateway) newRules(base, limited *slog.Logger, reg *prometheus.Registry) error {
+	var err error
+	g.alerts, err = alerts.New(g.cfg.Alerts, alerts.Deps{
+		Logger:    base.With("component", "alerts"),
+		Limited:   limited.With("component", "alerts"),
+		Registry:  reg,
+		Publisher: brokerPublisher{g},
+		DataDir:   g.cfg.DataDir,
+	})
+	if err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	g.rules, err = rules.New(g.cfg.Rules, rules.Deps{
+		Logger:   base.With("component", "rules"),
+		Limited:  limited.With("component", "rules"),
+		Registry: reg,
+		Notifier: g.alerts,
+	})
+	if err != nil {
+		return fmt.Errorf("rules: %w", err)
+	}
+	return nil
+}
+
+// brokerPublisher publishes alerts and commands through the embedded
+// broker's inline client.
+type brokerPublisher struct{ g *gateway }
+
+func (p brokerPublisher) Publish(topic string, payload []byte, retain bool, qos byte) error {
+	return p.g.broker.Server().Publish(topic, payload, retain, qos)
+}
+
+// applyReload applies what a reload may change: the rules (with their
+// actions). The engine refuses a bad set whole and keeps the running one.
+func (g *gateway) applyReload(cfg config.File) error {
+	return g.rules.Reload(cfg.Rules)
 }
 
 // newWeb builds the HTTP server with every component's routes; /readyz
@@ -89,6 +146,10 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 	}
 	w := web.New(cfg.HTTP, base.With("component", "http"), reg, checks)
 	w.Handle("/api/v1/", g.store.Handler())
+	g.alerts.Register(w)
+	if g.reloader != nil {
+		w.Handle("POST /-/reload", g.reloader)
+	}
 	if cfg.Ingest.HTTPWrite.Enabled {
 		writeapi.New(cfg.Ingest.HTTPWrite, writeapi.Deps{
 			Logger:   base.With("component", "write"),
@@ -102,11 +163,15 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 }
 
 // shutdownOrder is the order components are stopped in on shutdown:
-//  1. broker: stop accepting data; disconnect clients; sync the session store.
-//  2. ingest: store every reading still queued (all were acknowledged or QoS 0).
-//  3. store: flush and close the TSDB (its WAL already holds every append).
-//  4. http: last, so /metrics and /healthz answer while everything drains.
-var shutdownOrder = []string{"broker", "ingest", "store", "http"}
+//  1. reload: no reloads while stopping.
+//  2. broker: stop accepting data; disconnect clients; sync the session store.
+//  3. ingest: store every reading still queued (all were acknowledged or QoS 0).
+//  4. rules: stop the silent-device checker (readings no longer arrive).
+//  5. alerts: finish queued webhooks and history writes (bounded by
+//     alerts.drain_timeout); MQTT actions stop with the broker.
+//  6. store: flush and close the TSDB (its WAL already holds every append).
+//  7. http: last, so /metrics and /healthz answer while everything drains.
+var shutdownOrder = []string{"reload", "broker", "ingest", "rules", "alerts", "store", "http"}
 
 // storeSink adapts the store to the pipeline: samples the store refuses
 // one by one are counted by the store; only a failed batch is an error.

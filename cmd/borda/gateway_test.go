@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,17 +62,24 @@ type testGateway struct {
 	done     chan error
 	logs     *syncBuffer
 	stopOnce sync.Once
+	// next is what a reload (SIGHUP, POST /-/reload) reads.
+	next *atomic.Pointer[config.File]
 }
 
 func startGateway(t *testing.T, cfg config.File) *testGateway {
 	t.Helper()
 	logs := &syncBuffer{}
-	g, err := newGateway(cfg, logs)
+	next := &atomic.Pointer[config.File]{}
+	next.Store(&cfg)
+	g, err := newGateway(cfg, logs, func() (config.File, error) {
+		c := *next.Load()
+		return c, c.Validate()
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	tg := &testGateway{gateway: g, cancel: cancel, done: make(chan error, 1), logs: logs}
+	tg := &testGateway{gateway: g, cancel: cancel, done: make(chan error, 1), logs: logs, next: next}
 	go func() { tg.done <- g.Run(ctx) }()
 	for _, ready := range []<-chan struct{}{g.broker.Ready(), g.web.Ready()} {
 		select {

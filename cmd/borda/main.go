@@ -138,7 +138,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	g, err := newGateway(cfg, stderr)
+	g, err := newGateway(cfg, stderr, func() (config.File, error) { return loadConfig(f) })
 	if err == nil {
 		err = g.Run(ctx)
 	}

@@ -12,10 +12,12 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/borda-edge/borda/internal/alerts"
 	"github.com/borda-edge/borda/internal/broker"
 	"github.com/borda-edge/borda/internal/ingest"
 	"github.com/borda-edge/borda/internal/logging"
 	"github.com/borda-edge/borda/internal/pipeline"
+	"github.com/borda-edge/borda/internal/rules"
 	"github.com/borda-edge/borda/internal/store"
 	"github.com/borda-edge/borda/internal/web"
 	"github.com/borda-edge/borda/internal/writeapi"
@@ -29,6 +31,8 @@ type File struct {
 	Broker  broker.Config  `yaml:"broker"`
 	Ingest  Ingest         `yaml:"ingest"`
 	Store   store.Config   `yaml:"store"`
+	Rules   rules.Config   `yaml:"rules"`
+	Alerts  alerts.Config  `yaml:"alerts"`
 	HTTP    web.Config     `yaml:"http"`
 }
 
@@ -49,8 +53,10 @@ func Default() File {
 		Broker:  broker.DefaultConfig(),
 		Ingest: Ingest{Pipeline: pipeline.DefaultConfig(), Mapping: ingest.DefaultConfig(),
 			HTTPWrite: writeapi.DefaultConfig()},
-		Store: store.DefaultConfig(),
-		HTTP:  web.DefaultConfig(),
+		Store:  store.DefaultConfig(),
+		Rules:  defaultRules(),
+		Alerts: alerts.DefaultConfig(),
+		HTTP:   web.DefaultConfig(),
 	}
 }
 
@@ -134,6 +140,8 @@ func (f File) problems() []string {
 		{"ingest", f.Ingest.Mapping.Validate()},
 		{"ingest.http_write", f.Ingest.HTTPWrite.Validate()},
 		{"store", f.Store.Validate()},
+		{"rules", f.Rules.Validate()},
+		{"alerts", f.Alerts.Validate()},
 		{"http", f.HTTP.Validate()},
 	}
 	for _, s := range sections {
@@ -165,4 +173,12 @@ func typeErrors(err error) []string {
 		return te.Errors
 	}
 	return []string{err.Error()}
+}
+
+// defaultRules are the seed collector's three real-time alerts, so that a
+// zero-config borda raises them like the stack it replaces.
+func defaultRules() rules.Config {
+	c := rules.DefaultConfig()
+	c.Rules = rules.SeedRules()
+	return c
 }
