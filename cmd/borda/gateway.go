@@ -87,7 +87,7 @@ func newGateway(cfg config.File, logOut io.Writer, load func() (config.File, err
 		{name: "broker", run: g.broker.Run, ready: g.broker.Ready()},
 	}
 	if load != nil {
-		g.reloader = newReloader(load, g.applyReload, base.With("component", "reload"))
+		g.reloader = newReloader(load, g.applyReload, base.With("component", "reload"), reg)
 		g.parts = append(g.parts, component{name: "reload", run: g.reloader.Run, ready: g.reloader.Ready()})
 	}
 	g.web = g.newWeb(base, limited, reg)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/borda-edge/borda/internal/config"
 )
 
@@ -18,15 +20,28 @@ import (
 // applies what can change while running (the rules and their actions).
 // A file with any problem is refused whole: the running set stays.
 type reloader struct {
-	load  func() (config.File, error)
-	apply func(config.File) error
-	log   *slog.Logger
-	mu    sync.Mutex // one reload at a time
-	ready chan struct{}
+	load    func() (config.File, error)
+	apply   func(config.File) error
+	log     *slog.Logger
+	mu      sync.Mutex // one reload at a time
+	ready   chan struct{}
+	reloads *prometheus.CounterVec
+	lastOK  prometheus.Gauge
 }
 
-func newReloader(load func() (config.File, error), apply func(config.File) error, log *slog.Logger) *reloader {
-	return &reloader{load: load, apply: apply, log: log, ready: make(chan struct{})}
+func newReloader(load func() (config.File, error), apply func(config.File) error, log *slog.Logger,
+	reg prometheus.Registerer) *reloader {
+	r := &reloader{load: load, apply: apply, log: log, ready: make(chan struct{}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "borda_config_reloads_total",
+			Help: "Configuration reloads (SIGHUP, POST /-/reload) by result."}, []string{"result"}),
+		lastOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "borda_config_last_reload_successful",
+			Help: "1 if the last reload was applied (or none was tried), 0 if it was refused."}),
+	}
+	r.reloads.WithLabelValues("success")
+	r.reloads.WithLabelValues("failure")
+	r.lastOK.Set(1)
+	reg.MustRegister(r.reloads, r.lastOK)
+	return r
 }
 
 // Run reloads on every SIGHUP until ctx ends.
@@ -57,8 +72,12 @@ func (r *reloader) reload(cause string) error {
 	if err != nil {
 		err = fmt.Errorf("reload refused, the running configuration stays: %w", err)
 		r.log.Error("reload failed", "cause", cause, "error", err)
+		r.reloads.WithLabelValues("failure").Inc()
+		r.lastOK.Set(0)
 		return err
 	}
+	r.reloads.WithLabelValues("success").Inc()
+	r.lastOK.Set(1)
 	r.log.Info("configuration reloaded", "cause", cause)
 	return nil
 }
