@@ -177,19 +177,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // its alert and every return under the threshold resolves it.
 func TestSimulateExpectAlertsAgainstBorda(t *testing.T) {
 	g := startGateway(t, testConfig(t))
-	code, out, errOut := runSimulate("--broker", "tcp://"+g.mqttAddr(), "--devices", "20", "--conns", "2",
+	a := runSimulateJSON(t, "--broker", "tcp://"+g.mqttAddr(), "--devices", "20", "--conns", "2",
 		"--count", "3000", "--rate", "3000", "--profile", "mixed", "--alert-rate", "0.05", "--expect-alerts",
-		"--device-prefix", "ea", "--client-id", "ea", "--quiet", "--json")
-	if code != 0 {
-		t.Fatalf("code %d\nstdout %s\nstderr %s", code, out, errOut)
-	}
-	var res struct {
-		Report simulate.Report `json:"report"`
-	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatalf("output is not JSON: %v\n%s", err, out)
-	}
-	a := res.Report.Alerts
+		"--device-prefix", "ea", "--client-id", "ea", "--quiet").Alerts
 	if a == nil || a.Expected == 0 || a.Missing != 0 || a.Received != a.Expected {
 		t.Fatalf("alerts report %+v", a)
 	}

@@ -18,6 +18,23 @@ func runSimulate(args ...string) (code int, stdout, stderr string) {
 	return code, o.String(), e.String()
 }
 
+// runSimulateJSON runs a simulation with --json that must succeed and
+// returns its report.
+func runSimulateJSON(t *testing.T, args ...string) simulate.Report {
+	t.Helper()
+	code, out, errOut := runSimulate(append(args, "--json")...)
+	if code != 0 {
+		t.Fatalf("code %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	var res struct {
+		Report simulate.Report `json:"report"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	return res.Report
+}
+
 func TestSimulateFlags(t *testing.T) {
 	tests := []struct {
 		name string
@@ -130,17 +147,7 @@ func TestSimulateExpectAlerts(t *testing.T) {
 	}
 	t.Run("fake rules", func(t *testing.T) {
 		simtest.StartFakeRules(t, m.Addr, simtest.FakeRulesOptions{})
-		code, out, errOut := runSimulate(append(args("fr"), "--json")...)
-		if code != 0 {
-			t.Fatalf("code %d\nstdout %s\nstderr %s", code, out, errOut)
-		}
-		var res struct {
-			Report simulate.Report `json:"report"`
-		}
-		if err := json.Unmarshal([]byte(out), &res); err != nil {
-			t.Fatalf("output is not JSON: %v\n%s", err, out)
-		}
-		a := res.Report.Alerts
+		a := runSimulateJSON(t, args("fr")...).Alerts
 		if a == nil || a.Expected == 0 || a.Received != a.Expected || a.Missing != 0 || a.Latency.Count != a.Expected ||
 			a.Resolved.Received != a.Resolved.Expected || a.QoS != 2 {
 			t.Fatalf("alerts %+v", a)
