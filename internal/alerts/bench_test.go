@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"testing"
+	"text/template"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -49,9 +50,9 @@ func benchNotify(b *testing.B, pub Publisher) {
 
 func BenchmarkNotify(b *testing.B) {
 	b.Run("fake_publisher", func(b *testing.B) { benchNotify(b, nopPublisher{}) })
-	b.Run("broker_no_subscriber", func(b *testing.B) { benchNotify(b, startBroker(b, true)) })
+	b.Run("broker_no_subscriber", func(b *testing.B) { benchNotify(b, startBroker(b)) })
 	b.Run("broker_inline_subscriber", func(b *testing.B) {
-		br := startBroker(b, true)
+		br := startBroker(b)
 		var got atomic.Int64
 		if err := br.Server().Subscribe("alerts/critical", 1, func(*mqtt.Client, packets.Subscription, packets.Packet) { got.Add(1) }); err != nil {
 			b.Fatal(err)
@@ -59,18 +60,17 @@ func BenchmarkNotify(b *testing.B) {
 		benchNotify(b, br)
 		b.ReportMetric(float64(got.Load())/float64(b.N), "received/op")
 	})
-	for _, persist := range []bool{false, true} {
-		for _, qos := range []byte{0, 2} {
-			name := fmt.Sprintf("broker_tcp_subscriber_qos%d_persistence_%v", qos, persist)
-			b.Run(name, func(b *testing.B) { benchTCPSubscriber(b, qos, persist) })
-		}
-	}
+	b.Run("broker_tcp_subscriber_qos0", func(b *testing.B) { benchTCPSubscriber(b, 0) })
+	// A QoS 1/2 subscriber that acknowledges while alerts are published
+	// deadlocked mochi-mqtt v2.7.9 (Inflight.NextImmediate read-locked
+	// twice); borda builds with the patched copy in third_party/.
+	b.Run("broker_tcp_subscriber_qos2", func(b *testing.B) { benchTCPSubscriber(b, 2) })
 }
 
 // benchTCPSubscriber publishes to a real MQTT client over TCP, as a
 // dashboard or an automation consumer subscribed to alerts/critical.
-func benchTCPSubscriber(b *testing.B, qos byte, persist bool) {
-	br := startBroker(b, persist)
+func benchTCPSubscriber(b *testing.B, qos byte) {
+	br := startBroker(b)
 	var got atomic.Int64
 	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + br.Addr("mqtt").String()).
 		SetClientID("bench-sub").SetCleanSession(true).SetOrderMatters(false))
@@ -86,6 +86,29 @@ func benchTCPSubscriber(b *testing.B, qos byte, persist bool) {
 	b.ReportMetric(float64(got.Load())/float64(b.N), "received/op")
 }
 
+// BenchmarkDefaultPayload compares the hand-written renderer of the
+// default payload with the template it replaces.
+func BenchmarkDefaultPayload(b *testing.B) {
+	acts, err := Compile(DefaultActions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	tmpl := template.Must(template.New("p").Funcs(funcs).Parse(DefaultPayload))
+	a := alertAt(0, "sensor-001", t0, telemetry.AlertFiring)
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = acts[0].Payload(&a)
+		}
+	})
+	b.Run("template", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = render(tmpl, &a)
+		}
+	})
+}
+
 // brokerPublisher adapts the embedded broker as cmd/borda does.
 type brokerPublisher struct{ *broker.Broker }
 
@@ -93,11 +116,10 @@ func (p brokerPublisher) Publish(topic string, payload []byte, retain bool, qos 
 	return p.Server().Publish(topic, payload, retain, qos)
 }
 
-// startBroker runs borda's broker (defaults, one TCP listener on a free
-// port) for the benchmark.
-func startBroker(b *testing.B, persist bool) brokerPublisher {
+// startBroker runs borda's broker (defaults: persistence on; one TCP
+// listener on a free port) for the benchmark.
+func startBroker(b *testing.B) brokerPublisher {
 	cfg := broker.DefaultConfig()
-	cfg.Persistence.Enabled = persist
 	cfg.Listeners = []broker.ListenerConfig{{Name: "mqtt", Protocol: broker.ProtocolMQTT, Address: "127.0.0.1"}}
 	log := slog.New(slog.DiscardHandler)
 	br := broker.New(cfg, broker.Deps{Logger: log, Registry: prometheus.NewRegistry(), DataDir: b.TempDir()}, log)

@@ -85,7 +85,7 @@ func (h *BoltHistory) Record(ctx context.Context, a telemetry.Alert) error {
 func (h *BoltHistory) recordBatch(_ context.Context, es []entry) error {
 	vals := make([][]byte, len(es))
 	for i := range es {
-		v, err := encodeAlert(&es[i].alert)
+		v, err := es[i].json()
 		if err != nil {
 			return err
 		}

@@ -148,7 +148,7 @@ func (d *Dispatcher) Notify(a telemetry.Alert) {
 	case telemetry.AlertResolved:
 		d.m.resolved.Inc()
 	default:
-		d.m.events.WithLabelValues(a.State).Inc()
+		d.m.events.WithLabelValues("other").Inc()
 	}
 	set := d.actions.Load()
 	acts, ok := set.rules[a.Rule]
@@ -182,7 +182,19 @@ func offer[T any](d *Dispatcher, q chan T, v T, out string) {
 		}
 	}
 	d.m.droppedBy[out].Inc()
-	d.limited.Warn("alert event dropped: "+out+" queue full or stopped", "output", out, "queue", cap(q))
+	d.limited.Warn(dropMessage(out), "output", out, "queue", cap(q))
+}
+
+// dropMessage is one log message per output, so that the rate limiter
+// (which folds lines by message) keeps one line per output.
+func dropMessage(out string) string {
+	switch out {
+	case outWebhook:
+		return "alert webhook dropped: queue full or stopped"
+	case outRedis:
+		return "alert event not sent to redis: queue full or stopped"
+	}
+	return "alert event not recorded: history queue full or stopped"
 }
 
 func (d *Dispatcher) publish(act *Action, a *telemetry.Alert) {

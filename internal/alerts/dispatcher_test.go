@@ -205,3 +205,18 @@ func TestDrainOnStop(t *testing.T) {
 		t.Fatalf("history written %v + dropped %v, want 6", written, counter(d.m.droppedBy[outHistory]))
 	}
 }
+
+// TestUnencodableEventDropped: an event whose JSON cannot be written (a
+// time past year 9999) is dropped and counted without holding up others.
+func TestUnencodableEventDropped(t *testing.T) {
+	d, pub, _ := testDispatcher(t, DefaultConfig(), nil)
+	bad := alertAt(0, "s1", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), telemetry.AlertFiring)
+	d.Notify(bad)
+	d.Notify(alertAt(1, "s1", t0, telemetry.AlertFiring))
+	run(t, d)
+	written := d.m.historyWritten.WithLabelValues(backendBolt)
+	testkit.Eventually(t, 10*time.Second, "good event written", func() bool { return counter(written) == 1 })
+	if got := counter(d.m.droppedBy[outHistory]); got != 1 || len(pub.messages()) != 2 {
+		t.Fatalf("dropped %v, published %d; want 1, 2", got, len(pub.messages()))
+	}
+}

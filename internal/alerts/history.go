@@ -45,6 +45,19 @@ type Filter struct {
 type entry struct {
 	at    time.Time
 	alert telemetry.Alert
+	data  []byte // the alert's JSON, once encoded
+}
+
+// json returns the alert's JSON, encoding it on first use.
+func (e *entry) json() ([]byte, error) {
+	if e.data == nil {
+		b, err := encodeAlert(&e.alert)
+		if err != nil {
+			return nil, err
+		}
+		e.data = b
+	}
+	return e.data, nil
 }
 
 // recorder is what the dispatcher's history workers write to.

@@ -40,7 +40,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer, d *Dispatcher) *metrics {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "borda_alerts_events_total",
-			Help: "Alert events handed to the dispatcher, by state (firing, resolved)."}, []string{"state"}),
+			Help: "Alert events handed to the dispatcher, by state (firing, resolved, other)."}, []string{"state"}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "borda_alerts_actions_total",
 			Help: "Actions run, by type (mqtt, webhook) and result (ok, error, gave_up)."}, []string{"type", "result"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "borda_alerts_queue_dropped_total",

@@ -115,7 +115,7 @@ func (r *RedisHistory) recordBatch(ctx context.Context, es []entry) error {
 	pipe := r.c.Pipeline()
 	for i := range es {
 		a := &es[i].alert
-		v, err := encodeAlert(a)
+		v, err := es[i].json()
 		if err != nil {
 			return err
 		}

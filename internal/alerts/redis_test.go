@@ -3,8 +3,8 @@ package alerts
 import (
 	"context"
 	"fmt"
-	"slices"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"

@@ -127,6 +127,9 @@ func (d *Dispatcher) historyWorker(ctx context.Context, stop <-chan struct{}, q 
 // (0: until the events would have expired). Events given up are counted
 // as dropped for out.
 func (d *Dispatcher) writeHistory(ctx context.Context, rec recorder, batch []entry, backend, out string, attempts int) {
+	if batch = d.encodable(batch, out); len(batch) == 0 {
+		return
+	}
 	wait := d.retryMin
 	for attempt := 1; ; attempt++ {
 		if ctx.Err() == nil {
@@ -151,6 +154,22 @@ func (d *Dispatcher) writeHistory(ctx context.Context, rec recorder, batch []ent
 		sleep(ctx, jitter(wait))
 		wait = min(2*wait, d.retryMax)
 	}
+}
+
+// encodable encodes the events once and drops (and counts) those that
+// cannot be (a time outside years 0..9999), so that one bad event cannot
+// hold up a batch.
+func (d *Dispatcher) encodable(batch []entry, out string) []entry {
+	kept := batch[:0]
+	for _, e := range batch {
+		if _, err := e.json(); err != nil {
+			d.m.droppedBy[out].Inc()
+			d.limited.Warn("alert event cannot be recorded", "output", out, "rule", e.alert.Rule, "err", err)
+			continue
+		}
+		kept = append(kept, e)
+	}
+	return kept
 }
 
 // unexpired drops (and counts) events older than the TTL.
