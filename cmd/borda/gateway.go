@@ -12,6 +12,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/borda-edge/borda/internal/alerts"
 	"github.com/borda-edge/borda/internal/broker"
@@ -99,6 +100,10 @@ func newGateway(cfg config.File, logOut io.Writer, load func() (config.File, err
 // Alerts publish through the broker's inline client (built later in
 // newGateway, used only once running).
 func (g *gateway) newRules(base, limited *slog.Logger, reg *prometheus.Registry) error {
+	if g.cfg.Alerts.History.Redis.Address != "" {
+		// go-redis logs through one process-wide logger; route it to ours.
+		redis.SetLogger(alerts.RedisLogger{L: limited.With("component", "alerts")})
+	}
 	var err error
 	g.alerts, err = alerts.New(g.cfg.Alerts, alerts.Deps{
 		Logger:    base.With("component", "alerts"),

@@ -7,14 +7,18 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/borda-edge/borda/internal/alerts"
 	"github.com/borda-edge/borda/internal/rules"
 	"github.com/borda-edge/borda/internal/simulate"
+	"github.com/borda-edge/borda/internal/testkit"
 )
 
 // seedAlert is the alert JSON the seed's collector publishes, plus state.
@@ -266,4 +270,45 @@ func TestAlertsToAckingQoS2Subscriber(t *testing.T) {
 		return float64(rec.count())+dropped() >= readings
 	})
 	t.Logf("%d alert events delivered, %v dropped by the subscriber's limits", rec.count(), dropped())
+}
+
+// TestAlertsToRedis: with alerts.history.redis set, 100 alerts of one
+// device within the same second all land in a real redis-server under the
+// seed's key prefix alert:critical:<device>:<unix time> (the seed's SETEX
+// keeps 11 of 100), with a TTL, and in the stream.
+func TestAlertsToRedis(t *testing.T) {
+	bin := testkit.RequireCommand(t, "redis-server", "redis-server")
+	port := testkit.FreePort(t)
+	testkit.Start(t, bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	testkit.WaitTCP(t, addr, 10*time.Second)
+
+	cfg := testConfig(t)
+	cfg.Alerts.History.Redis.Address = addr
+	g := startGateway(t, cfg)
+	pub := v3Client(t, "tcp://"+g.mqttAddr(), "redis-pub", true, nil)
+	ts := time.Now().Truncate(time.Second).UnixMilli()
+	for i := range 200 { // 100 firing + 100 resolved events within one second of readings
+		v := 70
+		if i%2 == 0 {
+			v = 90
+		}
+		waitToken(t, "publish", pub.Publish("sensors/r1/temperature", 1, false,
+			fmt.Sprintf(`{"value":%d,"location":"x","ts":%d}`, v, ts+int64(i))))
+	}
+	rc := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true})
+	defer rc.Close()
+	ctx := context.Background()
+	var keys []string
+	eventually(t, "200 alert keys in redis", func() bool {
+		var err error
+		keys, err = rc.Keys(ctx, "alert:critical:r1:*").Result()
+		return err == nil && len(keys) == 200
+	})
+	if ttl := rc.TTL(ctx, keys[0]).Val(); ttl <= 0 || ttl > time.Hour {
+		t.Errorf("key %s TTL %v, want (0, 1h]", keys[0], ttl)
+	}
+	if n := rc.XLen(ctx, alerts.DefaultStream).Val(); n != 200 {
+		t.Errorf("stream %s holds %d entries, want 200", alerts.DefaultStream, n)
+	}
 }
