@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,4 +169,56 @@ func buildBorda(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// TestBinaryReloadsRulesOnSIGHUP: the real binary re-reads its rules file
+// on SIGHUP; a broken file is refused and the process keeps running.
+func TestBinaryReloadsRulesOnSIGHUP(t *testing.T) {
+	bin := buildBorda(t)
+	mqttPort, httpPort := testkit.FreePort(t), testkit.FreePort(t)
+	rulesFile := writeFile(t, "rules.yaml", "rules: []\n")
+	cfg := writeFile(t, "borda.yaml", fmt.Sprintf(`data_dir: %s
+broker:
+  listeners: [{name: mqtt, protocol: mqtt, address: 127.0.0.1, port: %d}]
+http: {address: 127.0.0.1, port: %d}
+rules: {file: %s}
+`, t.TempDir(), mqttPort, httpPort, rulesFile))
+	p := testkit.Start(t, bin, "run", "-c", cfg)
+	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
+	testkit.WaitTCP(t, fmt.Sprintf("127.0.0.1:%d", httpPort), 10*time.Second)
+	reloads := func(result string) string {
+		return fmt.Sprintf(`borda_config_reloads_total{result=%q} `, result)
+	}
+	steps := []struct {
+		rules, wantMetric string
+	}{
+		{"rules:\n  - {name: humid, match: {topic: sensors/+/humidity}, condition: value > 90}\n", reloads("success") + "1"},
+		{"rules:\n  - {name: broken, match: {topic: '#'}, condition: 'value >'}\n", reloads("failure") + "1"},
+	}
+	for _, st := range steps {
+		if err := os.WriteFile(rulesFile, []byte(st.rules), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		testkit.Eventually(t, 10*time.Second, st.wantMetric, func() bool {
+			resp, err := http.Get(base + "/metrics")
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return strings.Contains(string(b), st.wantMetric)
+		})
+	}
+	if !strings.Contains(p.Output(), `rule \"broken\"`) && !strings.Contains(p.Output(), `rule "broken"`) {
+		t.Errorf("the refused reload is not logged with the rule's name:\n%s", p.Output())
+	}
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.WaitExit(t, 10*time.Second); code != 0 {
+		t.Fatalf("exit %d after reloads:\n%s", code, p.Output())
+	}
 }
