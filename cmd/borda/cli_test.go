@@ -5,12 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -220,5 +222,25 @@ rules: {file: %s}
 	}
 	if code := p.WaitExit(t, 10*time.Second); code != 0 {
 		t.Fatalf("exit %d after reloads:\n%s", code, p.Output())
+	}
+}
+
+// TestMemoryLimit: the config sets the runtime's soft limit unless
+// GOMEMLIMIT is set; 0 leaves it off.
+func TestMemoryLimit(t *testing.T) {
+	prev := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+	t.Setenv("GOMEMLIMIT", "")
+	debug.SetMemoryLimit(math.MaxInt64)
+	if got := applyMemoryLimit(0); got != "off" {
+		t.Errorf("limit 0: %s, want off", got)
+	}
+	if got := applyMemoryLimit(100 << 20); got != "100 MiB" || debug.SetMemoryLimit(-1) != 100<<20 {
+		t.Errorf("limit 100 MiB: %s", got)
+	}
+	debug.SetMemoryLimit(math.MaxInt64)
+	t.Setenv("GOMEMLIMIT", "1GiB") // the environment wins: the config is not applied
+	if got := applyMemoryLimit(100 << 20); got != "off" {
+		t.Errorf("with GOMEMLIMIT set: %s, want the runtime's own setting (off here)", got)
 	}
 }

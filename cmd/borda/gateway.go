@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -194,7 +196,8 @@ func (g *gateway) Run(ctx context.Context) error {
 	if err := os.MkdirAll(g.cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	g.log.Info("starting", "version", versionString(), "data_dir", g.cfg.DataDir)
+	g.log.Info("starting", "version", versionString(), "data_dir", g.cfg.DataDir,
+		"memory_limit", applyMemoryLimit(g.cfg.MemoryLimit))
 	err := runComponents(ctx, g.parts, shutdownOrder, g.log)
 	if err != nil {
 		g.log.Error("stopped with error", "error", err)
@@ -202,4 +205,17 @@ func (g *gateway) Run(ctx context.Context) error {
 	}
 	g.log.Info("stopped")
 	return nil
+}
+
+// applyMemoryLimit sets the Go runtime's soft memory limit from the config
+// unless GOMEMLIMIT is set (the environment wins, as for any Go program),
+// and returns the limit in effect for the log ("off" when none).
+func applyMemoryLimit(limit int64) string {
+	if os.Getenv("GOMEMLIMIT") == "" && limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
+	if cur := debug.SetMemoryLimit(-1); cur != math.MaxInt64 {
+		return fmt.Sprintf("%d MiB", cur>>20)
+	}
+	return "off"
 }

@@ -32,6 +32,7 @@ func testConfig(t *testing.T) config.File {
 		cfg.Broker.Listeners[i].Port = 0
 	}
 	cfg.HTTP = web.Config{Address: "127.0.0.1", Port: 0}
+	cfg.MemoryLimit = 0 // process-wide: leave the test binary's GC alone
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -26,14 +26,18 @@ import (
 // File is the whole configuration file.
 type File struct {
 	// DataDir holds all state: broker sessions, time series, queues.
-	DataDir string         `yaml:"data_dir"`
-	Log     logging.Config `yaml:"log"`
-	Broker  broker.Config  `yaml:"broker"`
-	Ingest  Ingest         `yaml:"ingest"`
-	Store   store.Config   `yaml:"store"`
-	Rules   rules.Config   `yaml:"rules"`
-	Alerts  alerts.Config  `yaml:"alerts"`
-	HTTP    web.Config     `yaml:"http"`
+	DataDir string `yaml:"data_dir"`
+	// MemoryLimit is the Go runtime's soft memory limit in bytes (like
+	// GOMEMLIMIT, which wins when set): above it the garbage collector
+	// works harder instead of growing the heap. 0 turns it off.
+	MemoryLimit int64          `yaml:"memory_limit"`
+	Log         logging.Config `yaml:"log"`
+	Broker      broker.Config  `yaml:"broker"`
+	Ingest      Ingest         `yaml:"ingest"`
+	Store       store.Config   `yaml:"store"`
+	Rules       rules.Config   `yaml:"rules"`
+	Alerts      alerts.Config  `yaml:"alerts"`
+	HTTP        web.Config     `yaml:"http"`
 }
 
 // Ingest is the ingest section: which messages are ingested and how the
@@ -45,12 +49,21 @@ type Ingest struct {
 	HTTPWrite writeapi.Config `yaml:"http_write"`
 }
 
+// DefaultMemoryLimit (100 MiB) keeps a Raspberry-Pi-class box's RSS near
+// 120 MiB at 200,000 readings/s for ~10 % more CPU (BENCHMARKS.md); it is
+// soft, so a bigger working set still fits, at the cost of more GC.
+const (
+	DefaultMemoryLimit = 100 << 20
+	minMemoryLimit     = 16 << 20
+)
+
 // Default is the configuration used when no file is given.
 func Default() File {
 	return File{
-		DataDir: "./borda-data",
-		Log:     logging.DefaultConfig(),
-		Broker:  broker.DefaultConfig(),
+		DataDir:     "./borda-data",
+		MemoryLimit: DefaultMemoryLimit,
+		Log:         logging.DefaultConfig(),
+		Broker:      broker.DefaultConfig(),
 		Ingest: Ingest{Pipeline: pipeline.DefaultConfig(), Mapping: ingest.DefaultConfig(),
 			HTTPWrite: writeapi.DefaultConfig()},
 		Store:  store.DefaultConfig(),
@@ -127,6 +140,9 @@ func (f File) Validate() error {
 
 func (f File) problems() []string {
 	var out []string
+	if f.MemoryLimit != 0 && f.MemoryLimit < minMemoryLimit {
+		out = append(out, fmt.Sprintf("memory_limit: %d is below %d bytes (16 MiB); use 0 for no limit", f.MemoryLimit, minMemoryLimit))
+	}
 	if f.DataDir == "" {
 		out = append(out, "data_dir: is required")
 	}
