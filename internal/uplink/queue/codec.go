@@ -1,0 +1,76 @@
+package queue
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Stored value layout (one bbolt value per entry, keyed by the 8-byte
+// big-endian sequence number):
+//
+//	[0]      format version (1)
+//	[1]      priority
+//	[2]      flags (bit 0: Entry.Time is set)
+//	[3:11]   append time, Unix ns, big-endian (used for MaxAge)
+//	[11:19]  Entry.Time, Unix ns, big-endian (0 when not set)
+//	uvarint  key length, then the key, then the data (rest of the value)
+const (
+	formatV1   = 1
+	headerLen  = 19
+	flagHasTim = 1
+)
+
+var errCorrupt = errors.New("corrupt queue entry")
+
+// record is an entry as stored, with the time it was appended.
+type record struct {
+	Entry
+	appended int64 // Unix ns
+}
+
+func encodeRecord(r record) []byte {
+	v := make([]byte, headerLen, headerLen+binary.MaxVarintLen64+len(r.Key)+len(r.Data))
+	v[0] = formatV1
+	v[1] = byte(r.Priority)
+	var tn int64
+	if !r.Time.IsZero() {
+		v[2] = flagHasTim
+		tn = r.Time.UnixNano()
+	}
+	binary.BigEndian.PutUint64(v[3:], uint64(r.appended))
+	binary.BigEndian.PutUint64(v[11:], uint64(tn))
+	v = binary.AppendUvarint(v, uint64(len(r.Key)))
+	v = append(v, r.Key...)
+	return append(v, r.Data...)
+}
+
+// decodeRecord parses a stored value; the result does not alias v.
+func decodeRecord(v []byte) (record, error) {
+	if len(v) < headerLen {
+		return record{}, fmt.Errorf("%w: %d bytes, header needs %d", errCorrupt, len(v), headerLen)
+	}
+	if v[0] != formatV1 {
+		return record{}, fmt.Errorf("%w: format version %d", errCorrupt, v[0])
+	}
+	if Priority(v[1]) > High || v[2]&^flagHasTim != 0 {
+		return record{}, fmt.Errorf("%w: priority %d flags %#x", errCorrupt, v[1], v[2])
+	}
+	r := record{appended: int64(binary.BigEndian.Uint64(v[3:]))}
+	r.Priority = Priority(v[1])
+	if v[2]&flagHasTim != 0 {
+		r.Time = time.Unix(0, int64(binary.BigEndian.Uint64(v[11:])))
+	}
+	rest := v[headerLen:]
+	kl, n := binary.Uvarint(rest)
+	if n <= 0 || kl > uint64(len(rest)-n) {
+		return record{}, fmt.Errorf("%w: bad key length", errCorrupt)
+	}
+	rest = rest[n:]
+	r.Key = string(rest[:kl])
+	r.Data = append([]byte(nil), rest[kl:]...)
+	return r, nil
+}
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
