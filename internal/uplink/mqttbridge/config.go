@@ -1,0 +1,214 @@
+package mqttbridge
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/borda-edge/borda/internal/uplink/queue"
+)
+
+// Mapping selects topics in one direction and rewrites them: StripPrefix
+// is removed from the front of the topic (when present), then AddPrefix
+// is prepended. Out: Filter "sensors/#", AddPrefix "site1/" sends
+// sensors/a/b as site1/sensors/a/b. In: Filter "site1/cmd/#", StripPrefix
+// "site1/" republishes site1/cmd/x locally as cmd/x.
+type Mapping struct {
+	Filter      string // MQTT topic filter (+ and # wildcards)
+	StripPrefix string
+	AddPrefix   string
+	QoS         byte   // 0 or 1 (QoS 2 is sent as 1: the queue gives at-least-once anyway)
+	Priority    string // Out only: "high" (alerts, events) or "low"/"" (bulk telemetry)
+}
+
+// TLS configures the connection to the cloud broker.
+type TLS struct {
+	CAFile, CertFile, KeyFile string
+	InsecureSkipVerify        bool
+}
+
+// Backoff bounds the exponential, jittered delay between connection attempts.
+type Backoff struct {
+	Min, Max time.Duration
+}
+
+// Config is one MQTT bridge output.
+type Config struct {
+	Name               string
+	Address            string // tcp://host:port, ssl://, tls://, mqtts://
+	ClientID           string // default "borda-<name>"
+	Username, Password string
+	TLS                TLS
+	Keepalive          time.Duration
+	CleanSession       bool // false (default): persistent session on the cloud broker
+	Out                []Mapping
+	In                 []Mapping
+	Queue              queue.Config
+	InflightWindow     int // entries published before waiting for their PUBACKs
+	Backoff            Backoff
+	StatusTopic        string // local, retained "online"/"offline"; default borda/uplink/<name>/status
+}
+
+// DefaultConfig has no name, address or mappings; everything else is set.
+func DefaultConfig() Config {
+	return Config{
+		Keepalive:      30 * time.Second,
+		Queue:          queue.DefaultConfig(),
+		InflightWindow: 100,
+		Backoff:        Backoff{Min: 500 * time.Millisecond, Max: 60 * time.Second},
+	}
+}
+
+// statusTopic returns the configured or default status topic.
+func (c Config) statusTopic() string {
+	if c.StatusTopic != "" {
+		return c.StatusTopic
+	}
+	return "borda/uplink/" + c.Name + "/status"
+}
+
+// clientID returns the configured or default client id.
+func (c Config) clientID() string {
+	if c.ClientID != "" {
+		return c.ClientID
+	}
+	return "borda-" + c.Name
+}
+
+// Validate reports every invalid field (errors joined).
+func (c Config) Validate() error {
+	var errs []error
+	if c.Name == "" || strings.ContainsAny(c.Name, "/+#") {
+		errs = append(errs, fmt.Errorf("name %q: must be non-empty without / + #", c.Name))
+	}
+	if err := validateAddress(c.Address); err != nil {
+		errs = append(errs, err)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("tls: cert_file and key_file must be set together"))
+	}
+	if c.Keepalive < 0 {
+		errs = append(errs, fmt.Errorf("keepalive %v: must not be negative", c.Keepalive))
+	}
+	if c.InflightWindow < 1 {
+		errs = append(errs, fmt.Errorf("inflight_window %d: must be at least 1", c.InflightWindow))
+	}
+	if c.Backoff.Min <= 0 || c.Backoff.Max < c.Backoff.Min {
+		errs = append(errs, fmt.Errorf("backoff %v..%v: need 0 < min <= max", c.Backoff.Min, c.Backoff.Max))
+	}
+	if len(c.Out) == 0 && len(c.In) == 0 {
+		errs = append(errs, errors.New("out, in: at least one mapping is needed"))
+	}
+	errs = append(errs, validateMappings("out", c.Out)...)
+	errs = append(errs, validateMappings("in", c.In)...)
+	if err := c.Queue.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("queue: %w", err))
+	}
+	if strings.ContainsAny(c.StatusTopic, "+#") {
+		errs = append(errs, fmt.Errorf("status_topic %q: must not contain wildcards", c.StatusTopic))
+	}
+	return errors.Join(errs...)
+}
+
+func validateAddress(addr string) error {
+	u, err := url.Parse(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", addr, err)
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt", "ssl", "tls", "mqtts":
+	default:
+		return fmt.Errorf("address %q: scheme must be tcp, mqtt, ssl, tls or mqtts", addr)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("address %q: no host:port", addr)
+	}
+	return nil
+}
+
+func validateMappings(dir string, ms []Mapping) []error {
+	var errs []error
+	for i, m := range ms {
+		if err := validateFilter(m.Filter); err != nil {
+			errs = append(errs, fmt.Errorf("%s[%d]: %w", dir, i, err))
+		}
+		if m.QoS > 2 {
+			errs = append(errs, fmt.Errorf("%s[%d]: qos %d: must be 0, 1 or 2", dir, i, m.QoS))
+		}
+		if _, err := parsePriority(m.Priority); err != nil {
+			errs = append(errs, fmt.Errorf("%s[%d]: %w", dir, i, err))
+		}
+		if strings.ContainsAny(m.StripPrefix+m.AddPrefix, "+#") {
+			errs = append(errs, fmt.Errorf("%s[%d]: prefixes must not contain wildcards", dir, i))
+		}
+	}
+	return errs
+}
+
+func parsePriority(s string) (queue.Priority, error) {
+	switch strings.ToLower(s) {
+	case "", "low":
+		return queue.Low, nil
+	case "high":
+		return queue.High, nil
+	}
+	return queue.Low, fmt.Errorf("priority %q: must be high or low", s)
+}
+
+// validateFilter checks MQTT filter syntax: # only last and alone in its
+// level, + alone in its level.
+func validateFilter(f string) error {
+	if f == "" {
+		return errors.New("filter is empty")
+	}
+	levels := strings.Split(f, "/")
+	for i, l := range levels {
+		if strings.Contains(l, "#") && (l != "#" || i != len(levels)-1) {
+			return fmt.Errorf("filter %q: # must be the last level, alone", f)
+		}
+		if strings.Contains(l, "+") && l != "+" {
+			return fmt.Errorf("filter %q: + must be alone in its level", f)
+		}
+	}
+	return nil
+}
+
+// matchTopic reports whether topic matches the MQTT filter.
+func matchTopic(filter, topic string) bool {
+	fl, tl := strings.Split(filter, "/"), strings.Split(topic, "/")
+	for i, f := range fl {
+		if f == "#" {
+			return i > 0 || !strings.HasPrefix(topic, "$")
+		}
+		if i >= len(tl) {
+			return false
+		}
+		if f == "+" {
+			if i == 0 && strings.HasPrefix(topic, "$") {
+				return false
+			}
+			continue
+		}
+		if f != tl[i] {
+			return false
+		}
+	}
+	return len(fl) == len(tl)
+}
+
+// apply rewrites topic by the mapping's prefixes.
+func (m Mapping) apply(topic string) string {
+	return m.AddPrefix + strings.TrimPrefix(topic, m.StripPrefix)
+}
+
+// findMapping returns the first mapping whose filter matches topic.
+func findMapping(ms []Mapping, topic string) (Mapping, bool) {
+	for _, m := range ms {
+		if matchTopic(m.Filter, topic) {
+			return m, true
+		}
+	}
+	return Mapping{}, false
+}

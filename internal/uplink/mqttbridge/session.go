@@ -1,0 +1,165 @@
+package mqttbridge
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/borda-edge/borda/internal/uplink/queue"
+)
+
+var errLost = errors.New("connection lost")
+
+// loop connects and drains until ctx ends, backing off between attempts.
+func (b *Bridge) loop(ctx context.Context, q *queue.Queue) {
+	delay := b.cfg.Backoff.Min
+	for ctx.Err() == nil {
+		connected, err := b.session(ctx, q)
+		if ctx.Err() != nil {
+			return
+		}
+		if connected {
+			delay = b.cfg.Backoff.Min // the link worked: start over
+		} else {
+			b.met.connectErrs.Inc()
+		}
+		wait := jitter(delay)
+		b.deps.Limited.Warn("uplink disconnected, retrying", "output", b.cfg.Name, "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		delay = min(2*delay, b.cfg.Backoff.Max)
+	}
+}
+
+// jitter returns a random delay in [d/2, d].
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d/2+1)
+}
+
+// session runs one connection: connect, subscribe In, drain until the
+// connection is lost or ctx ends. connected reports whether CONNACK came.
+func (b *Bridge) session(ctx context.Context, q *queue.Queue) (connected bool, err error) {
+	lost := make(chan struct{})
+	var once sync.Once
+	opts, err := b.clientOptions(func() { once.Do(func() { close(lost) }) })
+	if err != nil {
+		return false, err
+	}
+	c := mqtt.NewClient(opts)
+	if err := waitToken(ctx, c.Connect(), lost); err != nil {
+		c.Disconnect(0)
+		return false, fmt.Errorf("connect %s: %w", b.cfg.Address, err)
+	}
+	defer c.Disconnect(250)
+	if err := b.subscribeIn(ctx, c, lost); err != nil {
+		return true, err
+	}
+	b.met.connected.Set(1)
+	b.publishStatus("online")
+	b.log.Info("uplink connected", "address", b.cfg.Address)
+	defer func() {
+		b.met.connected.Set(0)
+		b.publishStatus("offline")
+	}()
+	return true, b.drain(ctx, q, c, lost)
+}
+
+func (b *Bridge) clientOptions(onLost func()) (*mqtt.ClientOptions, error) {
+	addr := b.cfg.Address
+	if rest, ok := strings.CutPrefix(addr, "mqtts://"); ok {
+		addr = "ssl://" + rest
+	}
+	o := mqtt.NewClientOptions().AddBroker(addr).SetClientID(b.cfg.clientID()).
+		SetUsername(b.cfg.Username).SetPassword(b.cfg.Password).
+		SetCleanSession(b.cfg.CleanSession).SetKeepAlive(b.cfg.Keepalive).
+		SetAutoReconnect(false).SetConnectRetry(false).SetProtocolVersion(4).
+		SetOrderMatters(true).SetConnectTimeout(10 * time.Second).SetWriteTimeout(10 * time.Second).
+		SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { b.handleIn(m) }).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			b.log.Warn("uplink connection lost", "err", err)
+			onLost()
+		})
+	if strings.HasPrefix(addr, "ssl://") || strings.HasPrefix(addr, "tls://") {
+		tc, err := b.tlsConfig()
+		if err != nil {
+			return nil, err
+		}
+		o.SetTLSConfig(tc)
+	}
+	return o, nil
+}
+
+func (b *Bridge) tlsConfig() (*tls.Config, error) {
+	t := b.cfg.TLS
+	tc := &tls.Config{InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // opt-in
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls ca: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls ca %s: no certificate found", t.CAFile)
+		}
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls client cert: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// waitToken waits for tok, the connection loss or ctx.
+func waitToken(ctx context.Context, tok mqtt.Token, lost <-chan struct{}) error {
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	case <-lost:
+		return errLost
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *Bridge) subscribeIn(ctx context.Context, c mqtt.Client, lost <-chan struct{}) error {
+	if len(b.cfg.In) == 0 {
+		return nil
+	}
+	filters := make(map[string]byte, len(b.cfg.In))
+	for _, m := range b.cfg.In {
+		filters[m.Filter] = min(m.QoS, 1)
+	}
+	if err := waitToken(ctx, c.SubscribeMultiple(filters, nil), lost); err != nil {
+		return fmt.Errorf("subscribe in mappings: %w", err)
+	}
+	return nil
+}
+
+// handleIn republishes a cloud message locally through its In mapping.
+func (b *Bridge) handleIn(m mqtt.Message) {
+	mp, ok := findMapping(b.cfg.In, m.Topic())
+	if !ok || b.deps.Local == nil {
+		return
+	}
+	topic := mp.apply(m.Topic())
+	if err := b.deps.Local.Publish(topic, m.Payload(), m.Retained(), min(mp.QoS, m.Qos())); err != nil {
+		b.deps.Limited.Warn("republish in message", "output", b.cfg.Name, "topic", topic, "err", err)
+		return
+	}
+	b.met.inMessages.Inc()
+}
