@@ -1,15 +1,15 @@
 package mqttbridge
 
 import (
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/borda-edge/borda/internal/promreg"
 )
 
 // metrics are the bridge's own series, labelled output=<name>. The queue
 // registers its backlog series itself.
 type metrics struct {
-	reg         prometheus.Registerer
+	group       *promreg.Group
 	connected   prometheus.Gauge
 	sent        prometheus.Counter
 	retries     prometheus.Counter
@@ -44,29 +44,9 @@ func (m *metrics) all() []prometheus.Collector {
 }
 
 func (m *metrics) register(reg prometheus.Registerer) error {
-	if reg == nil {
-		return nil
-	}
-	var done []prometheus.Collector
-	for _, c := range m.all() {
-		if err := reg.Register(c); err != nil {
-			for _, d := range done {
-				reg.Unregister(d)
-			}
-			return fmt.Errorf("register metrics: %w", err)
-		}
-		done = append(done, c)
-	}
-	m.reg = reg
-	return nil
+	g, err := promreg.Register(reg, m.all()...)
+	m.group = g
+	return err
 }
 
-func (m *metrics) unregister() {
-	if m.reg == nil {
-		return
-	}
-	for _, c := range m.all() {
-		m.reg.Unregister(c)
-	}
-	m.reg = nil
-}
+func (m *metrics) unregister() { m.group.Unregister() }

@@ -1,9 +1,9 @@
 package queue
 
 import (
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/borda-edge/borda/internal/promreg"
 )
 
 // Drop reasons, the "reason" label of borda_uplink_queue_dropped_total.
@@ -13,7 +13,7 @@ const (
 )
 
 type metrics struct {
-	reg          prometheus.Registerer
+	group        *promreg.Group
 	gauges       []prometheus.Collector // computed from Stats at scrape time
 	appended     prometheus.Counter
 	acked        prometheus.Counter
@@ -49,31 +49,12 @@ func (m *metrics) all() []prometheus.Collector {
 }
 
 func (m *metrics) register(reg prometheus.Registerer) error {
-	if reg == nil {
-		return nil
-	}
-	var done []prometheus.Collector
-	for _, c := range m.all() {
-		if err := reg.Register(c); err != nil {
-			for _, d := range done {
-				reg.Unregister(d)
-			}
-			return fmt.Errorf("register metrics: %w", err)
-		}
-		done = append(done, c)
-	}
-	m.reg = reg
-	return nil
+	g, err := promreg.Register(reg, m.all()...)
+	m.group = g
+	return err
 }
 
-func (m *metrics) unregister() {
-	if m.reg == nil {
-		return
-	}
-	for _, c := range m.all() {
-		m.reg.Unregister(c)
-	}
-}
+func (m *metrics) unregister() { m.group.Unregister() }
 
 // gaugeFuncs are the backlog gauges, read from Stats when scraped so they
 // are never stale.
