@@ -123,3 +123,16 @@ func rawConnect0(t *testing.T, addr string) *rawClient {
 	t.Cleanup(func() { conn.Close() })
 	return &rawClient{conn: conn, r: bufio.NewReader(conn)}
 }
+
+// rawConnectPersistent is rawConnect with a persistent session.
+func rawConnectPersistent(t *testing.T, addr, id string) *rawClient {
+	t.Helper()
+	c := rawConnect0(t, addr)
+	body := append(mqttString("MQTT"), 4, 0x00, 0, 60)
+	body = append(body, mqttString(id)...)
+	c.write(t, packet(0x10, body))
+	if hdr, ack := c.read(t, 5*time.Second); hdr != 0x20 || len(ack) != 2 || ack[1] != 0 {
+		t.Fatalf("CONNACK = %x %x", hdr, ack)
+	}
+	return c
+}
