@@ -132,7 +132,7 @@ func TestRuleActionsAndReload(t *testing.T) {
 	if got := rec.wait(t, 1); got[0].payload != `{"cmd":"stop","device":"m1"}` {
 		t.Fatalf("command = %s", got[0].payload)
 	}
-	eventually(t, "webhook called", func() bool { mu.Lock(); defer mu.Unlock(); return len(hooks) == 1 })
+	testkit.Eventually(t, 5*time.Second, "webhook called", func() bool { mu.Lock(); defer mu.Unlock(); return len(hooks) == 1 })
 	if !strings.Contains(hooks[0], `"HIGH_VIBRATION"`) {
 		t.Errorf("webhook body %s", hooks[0])
 	}
@@ -163,17 +163,6 @@ func postReload(t *testing.T, g *testGateway, wantCode int) string {
 		t.Fatalf("POST /-/reload: %d %s, want %d", resp.StatusCode, b, wantCode)
 	}
 	return string(b)
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for range 500 {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal(fmt.Sprintf("%s: not within 5 s", what))
 }
 
 // TestSimulateExpectAlertsAgainstBorda: borda simulate --expect-alerts
@@ -266,7 +255,7 @@ func TestAlertsToAckingQoS2Subscriber(t *testing.T) {
 		}
 		return n
 	}
-	eventually(t, "every alert event delivered or counted", func() bool {
+	testkit.Eventually(t, 5*time.Second, "every alert event delivered or counted", func() bool {
 		return float64(rec.count())+dropped() >= readings
 	})
 	t.Logf("%d alert events delivered, %v dropped by the subscriber's limits", rec.count(), dropped())
@@ -300,7 +289,7 @@ func TestAlertsToRedis(t *testing.T) {
 	defer rc.Close()
 	ctx := context.Background()
 	var keys []string
-	eventually(t, "200 alert keys in redis", func() bool {
+	testkit.Eventually(t, 5*time.Second, "200 alert keys in redis", func() bool {
 		var err error
 		keys, err = rc.Keys(ctx, "alert:critical:r1:*").Result()
 		return err == nil && len(keys) == 200

@@ -15,6 +15,7 @@ import (
 
 	"github.com/borda-edge/borda/internal/ingest"
 	"github.com/borda-edge/borda/internal/telemetry"
+	"github.com/borda-edge/borda/internal/testkit"
 )
 
 // gateSink records batches; while gate is set, Append waits for it.
@@ -164,7 +165,7 @@ func TestWriteWaitsForStorageAndHonoursContext(t *testing.T) {
 	first := make(chan error, 1)
 	go func() { first <- p.Write(context.Background(), pt(1)) }() // taken by Run, stuck at the gate
 	// Fill the single queue slot once Run holds the first batch.
-	waitFor(t, func() bool { return sink.entered.Load() == 1 })
+	testkit.Eventually(t, time.Second, "the first batch at the sink", func() bool { return sink.entered.Load() == 1 })
 	_ = p.Ingest("sensors/s1/temperature", []byte(`2`), 0, time.Now())
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -179,15 +180,4 @@ func TestWriteWaitsForStorageAndHonoursContext(t *testing.T) {
 	if sink.count() != 2 {
 		t.Fatalf("stored %d points, want 2 (the timed-out write must not be stored)", sink.count())
 	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for range 500 {
-		if cond() {
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	t.Fatal("condition not reached within 1 s")
 }
