@@ -255,7 +255,7 @@ func TestAlertsToAckingQoS2Subscriber(t *testing.T) {
 		}
 		return n
 	}
-	testkit.Eventually(t, 5*time.Second, "every alert event delivered or counted", func() bool {
+	testkit.Eventually(t, 30*time.Second, "every alert event delivered or counted", func() bool {
 		return float64(rec.count())+dropped() >= readings
 	})
 	t.Logf("%d alert events delivered, %v dropped by the subscriber's limits", rec.count(), dropped())
