@@ -1,5 +1,6 @@
-// Package simtest starts a Mosquitto broker for tests of the simulator and
-// of the benchmarks that drive it.
+// Package simtest starts a Mosquitto broker for tests: of the simulator, of
+// the benchmarks that drive it, and as the "cloud" of the uplink bridge
+// (persistent, stopped and restarted on the same port).
 package simtest
 
 import (
@@ -7,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,26 +21,43 @@ type Mosquitto struct {
 	TLSAddr string // host:port of the TLS listener ("" unless WithTLS)
 	CAFile  string // PEM of the certificate the TLS listener presents
 	Proc    *testkit.Process
+
+	opt  Options
+	conf string
 }
 
 // Options change the broker's configuration.
 type Options struct {
 	TLS bool // add a TLS listener with a self-signed certificate for 127.0.0.1
+	// Persistent turns persistence on (saved on SIGTERM), so that sessions
+	// survive Stop and Start, as a cloud broker's would.
+	Persistent bool
 }
 
 // StartMosquitto runs /usr/sbin/mosquitto (Debian package mosquitto) with
 // a generated configuration on free loopback ports, without persistence
-// and with unlimited queues, so that a fast publisher and a subscriber lose
-// nothing. The process is stopped by PID when the test ends.
+// (unless opt.Persistent) and with unlimited queues, so that a fast
+// publisher and a subscriber lose nothing. The process is stopped by PID
+// when the test ends.
 func StartMosquitto(t testing.TB, opt Options) *Mosquitto {
 	t.Helper()
-	bin := testkit.RequireCommand(t, "mosquitto", "mosquitto")
+	m := NewMosquitto(t, opt)
+	m.Start(t)
+	return m
+}
+
+// NewMosquitto writes the configuration and picks the ports without
+// starting the broker (a test can start it later, e.g. to begin with the
+// broker unreachable).
+func NewMosquitto(t testing.TB, opt Options) *Mosquitto {
+	t.Helper()
+	testkit.RequireCommand(t, "mosquitto", "mosquitto")
 	dir := t.TempDir()
-	m := &Mosquitto{Addr: fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))}
+	m := &Mosquitto{Addr: fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t)), opt: opt,
+		conf: filepath.Join(dir, "mosquitto.conf")}
 	conf := []string{
 		"per_listener_settings false",
 		"allow_anonymous true",
-		"persistence false",
 		"max_queued_messages 0",
 		"max_inflight_messages 0",
 		"set_tcp_nodelay true",
@@ -46,6 +65,11 @@ func StartMosquitto(t testing.TB, opt Options) *Mosquitto {
 		"log_type error",
 		"log_type warning",
 		"listener " + strings.TrimPrefix(m.Addr, "127.0.0.1:") + " 127.0.0.1",
+	}
+	if opt.Persistent {
+		conf = append(conf, "persistence true", "persistence_location "+dir+"/")
+	} else {
+		conf = append(conf, "persistence false")
 	}
 	if os.Geteuid() == 0 {
 		// mosquitto started as root drops to user mosquitto, which could
@@ -58,19 +82,36 @@ func StartMosquitto(t testing.TB, opt Options) *Mosquitto {
 		conf = append(conf, "listener "+strings.TrimPrefix(m.TLSAddr, "127.0.0.1:")+" 127.0.0.1",
 			"certfile "+cert, "keyfile "+key)
 	}
-	path := filepath.Join(dir, "mosquitto.conf")
-	if err := os.WriteFile(path, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(m.conf, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	m.Proc = testkit.Start(t, bin, "-c", path)
+	return m
+}
+
+// Start starts the broker (again, after Stop) on its ports and waits until
+// it accepts connections.
+func (m *Mosquitto) Start(t testing.TB) {
+	t.Helper()
+	bin := testkit.RequireCommand(t, "mosquitto", "mosquitto")
+	p := testkit.Start(t, bin, "-c", m.conf)
+	m.Proc = p
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("mosquitto output:\n%s", m.Proc.Output())
+			t.Logf("mosquitto output:\n%s", p.Output())
 		}
 	})
 	testkit.WaitTCP(t, m.Addr, 10*time.Second)
-	if opt.TLS {
+	if m.opt.TLS {
 		testkit.WaitTCP(t, m.TLSAddr, 10*time.Second)
 	}
-	return m
+}
+
+// Stop ends the broker by PID with SIGTERM (it saves its persistence file)
+// and waits for it to exit.
+func (m *Mosquitto) Stop(t testing.TB) {
+	t.Helper()
+	if err := syscall.Kill(m.Proc.Cmd.Process.Pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	m.Proc.WaitExit(t, 10*time.Second)
 }

@@ -3,12 +3,8 @@ package mqttbridge
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
-	"github.com/borda-edge/borda/internal/testkit"
+	"github.com/borda-edge/borda/internal/simulate/simtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -29,42 +25,19 @@ const waitLong = 60 * time.Second
 type cloud struct {
 	t    *testing.T
 	addr string
-	conf string
-	proc *testkit.Process
+	m    *simtest.Mosquitto
 }
 
 func newCloud(t *testing.T) *cloud {
 	t.Helper()
-	dir := t.TempDir()
-	c := &cloud{t: t, addr: fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t)), conf: filepath.Join(dir, "mosquitto.conf")}
-	conf := []string{"per_listener_settings false", "allow_anonymous true", "persistence true",
-		"persistence_location " + dir + "/", "max_queued_messages 0", "max_inflight_messages 0",
-		"log_dest stderr", "log_type error", "log_type warning",
-		"listener " + strings.TrimPrefix(c.addr, "127.0.0.1:") + " 127.0.0.1"}
-	if os.Geteuid() == 0 {
-		conf = append(conf, "user root")
-	}
-	if err := os.WriteFile(c.conf, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	m := simtest.NewMosquitto(t, simtest.Options{Persistent: true})
+	return &cloud{t: t, addr: m.Addr, m: m}
 }
 
-func (c *cloud) start() {
-	c.t.Helper()
-	bin := testkit.RequireCommand(c.t, "mosquitto", "mosquitto")
-	c.proc = testkit.Start(c.t, bin, "-c", c.conf)
-	testkit.WaitTCP(c.t, c.addr, 10*time.Second)
-}
+func (c *cloud) start() { c.t.Helper(); c.m.Start(c.t) }
 
 // stop kills the broker by PID (SIGTERM: it saves its persistence file).
-func (c *cloud) stop() {
-	c.t.Helper()
-	if err := syscall.Kill(c.proc.Cmd.Process.Pid, syscall.SIGTERM); err != nil {
-		c.t.Fatal(err)
-	}
-	c.proc.WaitExit(c.t, 10*time.Second)
-}
+func (c *cloud) stop() { c.t.Helper(); c.m.Stop(c.t) }
 
 // receiver is a cloud-side subscriber with a persistent session that
 // records payloads per topic.
