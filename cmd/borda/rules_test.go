@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -266,11 +265,9 @@ func TestAlertsToAckingQoS2Subscriber(t *testing.T) {
 // seed's key prefix alert:critical:<device>:<unix time> (the seed's SETEX
 // keeps 11 of 100), with a TTL, and in the stream.
 func TestAlertsToRedis(t *testing.T) {
-	bin := testkit.RequireCommand(t, "redis-server", "redis-server")
 	port := testkit.FreePort(t)
-	testkit.Start(t, bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	testkit.StartRedis(t, port)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	testkit.WaitTCP(t, addr, 10*time.Second)
 
 	cfg := testConfig(t)
 	cfg.Alerts.History.Redis.Address = addr

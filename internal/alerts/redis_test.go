@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,14 +17,7 @@ import (
 )
 
 // startRedis runs a throwaway redis-server on 127.0.0.1:port.
-func startRedis(t *testing.T, port int) *testkit.Process {
-	t.Helper()
-	bin := testkit.RequireCommand(t, "redis-server", "redis-server")
-	p := testkit.Start(t, bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	testkit.WaitTCP(t, fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second)
-	return p
-}
+func startRedis(t *testing.T, port int) *testkit.Process { return testkit.StartRedis(t, port) }
 
 func redisClient(t *testing.T, port int) *redis.Client {
 	t.Helper()
