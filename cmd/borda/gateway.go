@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime/debug"
 	"time"
 
@@ -139,8 +140,17 @@ func (p brokerPublisher) Publish(topic string, payload []byte, retain bool, qos 
 
 // applyReload applies what a reload may change: the rules (with their
 // actions). The engine refuses a bad set whole and keeps the running one.
+// Other changed settings are named in a warning: they need a restart.
 func (g *gateway) applyReload(cfg config.File) error {
-	return g.rules.Reload(cfg.Rules)
+	if err := g.rules.Reload(cfg.Rules); err != nil {
+		return err
+	}
+	running := g.cfg
+	running.Rules, cfg.Rules = rules.Config{}, rules.Config{}
+	if !reflect.DeepEqual(running, cfg) {
+		g.log.Warn("reload applied the rules only; other changed settings take effect after a restart")
+	}
+	return nil
 }
 
 // newWeb builds the HTTP server with every component's routes; /readyz

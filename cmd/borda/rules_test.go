@@ -298,3 +298,16 @@ func TestAlertsToRedis(t *testing.T) {
 		t.Errorf("stream %s holds %d entries, want 200", alerts.DefaultStream, n)
 	}
 }
+
+// TestReloadNamesSettingsNeedingRestart: a reload applies the rules only;
+// other changed settings are not dropped silently but named in a warning.
+func TestReloadNamesSettingsNeedingRestart(t *testing.T) {
+	g := startGateway(t, testConfig(t))
+	next := g.cfg
+	next.Broker.MaxConnections = 7
+	g.next.Store(&next)
+	postReload(t, g, http.StatusOK)
+	if !strings.Contains(g.logs.String(), "other changed settings take effect after a restart") {
+		t.Fatalf("no warning about settings needing a restart:\n%s", g.logs)
+	}
+}
