@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/borda-edge/borda/internal/uplink/link"
 	"github.com/borda-edge/borda/internal/uplink/queue"
 )
 
@@ -24,9 +25,7 @@ var ErrClosed = errors.New("mqtt bridge closed")
 
 // Publisher is the local broker's inline client: In messages and the
 // status topic are published through it.
-type Publisher interface {
-	Publish(topic string, payload []byte, retain bool, qos byte) error
-}
+type Publisher = link.Publisher
 
 // Deps are the bridge's collaborators.
 type Deps struct {
@@ -40,10 +39,12 @@ type Deps struct {
 
 // Bridge is one MQTT bridge output. Run must be called once.
 type Bridge struct {
-	cfg  Config
-	deps Deps
-	log  *slog.Logger
-	met  *metrics
+	cfg    Config
+	deps   Deps
+	log    *slog.Logger
+	met    *metrics
+	status *link.Status
+	bw     *link.Bandwidth
 
 	ready chan struct{} // closed when the queue is open
 	done  chan struct{} // closed when Run has ended
@@ -71,8 +72,11 @@ func New(cfg Config, d Deps) (*Bridge, error) {
 		d.Now = time.Now
 	}
 	log := d.Logger.With("output", cfg.Name)
-	return &Bridge{cfg: cfg, deps: d, log: log, met: newMetrics(cfg.Name),
-		ready: make(chan struct{}), done: make(chan struct{})}, nil
+	met := newMetrics(cfg.Name)
+	return &Bridge{cfg: cfg, deps: d, log: log, met: met,
+		status: link.NewStatus(link.StatusTopic(cfg.Name, cfg.StatusTopic), d.Local, met.Metrics, log),
+		bw:     link.NewBandwidth(cfg.MaxBytesPerSecond),
+		ready:  make(chan struct{}), done: make(chan struct{})}, nil
 }
 
 // Ready is closed once Run has opened the queue: Offer no longer waits.
@@ -148,7 +152,7 @@ func (b *Bridge) Run(ctx context.Context) (err error) {
 		}
 	}()
 	close(b.ready)
-	b.publishStatus("offline")
+	b.status.Set(link.Offline)
 	b.loop(ctx, q)
 	return nil
 }
@@ -164,14 +168,4 @@ func (b *Bridge) openQueue() (*queue.Queue, error) {
 	b.q = q
 	b.mu.Unlock()
 	return q, nil
-}
-
-// publishStatus publishes the retained status locally.
-func (b *Bridge) publishStatus(s string) {
-	if b.deps.Local == nil {
-		return
-	}
-	if err := b.deps.Local.Publish(b.cfg.statusTopic(), []byte(s), true, 1); err != nil {
-		b.log.Warn("publish uplink status", "status", s, "err", err)
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/borda-edge/borda/internal/testkit"
+	"github.com/borda-edge/borda/internal/uplink/link"
 )
 
 func topicsN(prefix string, n int) []string {
@@ -37,7 +38,7 @@ func TestOutMapping(t *testing.T) {
 	offer(t, r.b, topics, 0, 100)
 	testkit.Eventually(t, waitLong, "1000 messages at the cloud", func() bool { return rcv.distinct() >= 1000 })
 	rcv.check(t, wantAll(topics, 100))
-	testkit.Eventually(t, waitLong, "sent_total 1000", func() bool { return testutil.ToFloat64(r.b.met.sent) >= 1000 })
+	testkit.Eventually(t, waitLong, "sent_total 1000", func() bool { return testutil.ToFloat64(r.b.met.Sent) >= 1000 })
 }
 
 // TestOutage: the cloud is down at start, then killed and restarted mid-stream.
@@ -68,7 +69,7 @@ func TestOutage(t *testing.T) {
 	<-done
 	testkit.Eventually(t, waitLong, "all 1000 at the cloud", func() bool { return rcv.distinct() >= 1000 })
 	rcv.check(t, wantAll(topics, 200))
-	t.Logf("retries_total = %v", testutil.ToFloat64(r.b.met.retries))
+	t.Logf("retries_total = %v", testutil.ToFloat64(r.b.met.Retries))
 }
 
 // TestReopen: a backlog left by a closed bridge is delivered by the next one.
@@ -98,10 +99,10 @@ func TestInMappingAndStatus(t *testing.T) {
 	c.start()
 	local := &fakeLocal{}
 	cfg := testConfig(c.addr)
-	status := cfg.statusTopic()
+	status := link.StatusTopic(cfg.Name, cfg.StatusTopic)
 	r := startBridge(t, cfg, t.TempDir(), local)
 	testkit.Eventually(t, waitLong, "status online", func() bool { return local.lastStatus(status) == "online" })
-	if got := testutil.ToFloat64(r.b.met.connected); got != 1 {
+	if got := testutil.ToFloat64(r.b.met.Connected); got != 1 {
 		t.Errorf("connected = %v", got)
 	}
 

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/borda-edge/borda/internal/uplink/link"
 	"github.com/borda-edge/borda/internal/uplink/queue"
 )
 
@@ -16,39 +19,39 @@ import (
 // sensors/a/b as site1/sensors/a/b. In: Filter "site1/cmd/#", StripPrefix
 // "site1/" republishes site1/cmd/x locally as cmd/x.
 type Mapping struct {
-	Filter      string // MQTT topic filter (+ and # wildcards)
-	StripPrefix string
-	AddPrefix   string
-	QoS         byte   // 0 or 1 (QoS 2 is sent as 1: the queue gives at-least-once anyway)
-	Priority    string // Out only: "high" (alerts, events) or "low"/"" (bulk telemetry)
+	Filter      string `yaml:"filter"` // MQTT topic filter (+ and # wildcards)
+	StripPrefix string `yaml:"strip_prefix"`
+	AddPrefix   string `yaml:"add_prefix"`
+	QoS         byte   `yaml:"qos"`      // 0 or 1 (QoS 2 is sent as 1: the queue gives at-least-once anyway)
+	Priority    string `yaml:"priority"` // Out only: "high" (alerts, events) or "low"/"" (bulk telemetry)
 }
 
 // TLS configures the connection to the cloud broker.
 type TLS struct {
-	CAFile, CertFile, KeyFile string
-	InsecureSkipVerify        bool
-}
-
-// Backoff bounds the exponential, jittered delay between connection attempts.
-type Backoff struct {
-	Min, Max time.Duration
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 }
 
 // Config is one MQTT bridge output.
 type Config struct {
-	Name               string
-	Address            string // tcp://host:port, ssl://, tls://, mqtts://
-	ClientID           string // default "borda-<name>"
-	Username, Password string
-	TLS                TLS
-	Keepalive          time.Duration
-	CleanSession       bool // false (default): persistent session on the cloud broker
-	Out                []Mapping
-	In                 []Mapping
-	Queue              queue.Config
-	InflightWindow     int // entries published before waiting for their PUBACKs
-	Backoff            Backoff
-	StatusTopic        string // local, retained "online"/"offline"; default borda/uplink/<name>/status
+	Name           string        `yaml:"name"`
+	Address        string        `yaml:"address"`   // tcp://host:port, ssl://, tls://, mqtts://
+	ClientID       string        `yaml:"client_id"` // default "borda-<name>"
+	Username       string        `yaml:"username"`
+	Password       string        `yaml:"password"`
+	TLS            TLS           `yaml:"tls"`
+	Keepalive      time.Duration `yaml:"keepalive"`
+	CleanSession   bool          `yaml:"clean_session"` // false (default): persistent session on the cloud broker
+	Out            []Mapping     `yaml:"out"`
+	In             []Mapping     `yaml:"in"`
+	Queue          queue.Config  `yaml:"queue"`
+	InflightWindow int           `yaml:"inflight_window"` // entries published before waiting for their PUBACKs
+	// MaxBytesPerSecond caps the payload+topic bytes sent (metered links); 0 = unlimited.
+	MaxBytesPerSecond int64        `yaml:"max_bytes_per_second"`
+	Backoff           link.Backoff `yaml:"backoff"`
+	StatusTopic       string       `yaml:"status_topic"` // local, retained "online"/"offline"; default borda/uplink/<name>/status
 }
 
 // DefaultConfig has no name, address or mappings; everything else is set.
@@ -57,16 +60,20 @@ func DefaultConfig() Config {
 		Keepalive:      30 * time.Second,
 		Queue:          queue.DefaultConfig(),
 		InflightWindow: 100,
-		Backoff:        Backoff{Min: 500 * time.Millisecond, Max: 60 * time.Second},
+		Backoff:        link.DefaultBackoff(),
 	}
 }
 
-// statusTopic returns the configured or default status topic.
-func (c Config) statusTopic() string {
-	if c.StatusTopic != "" {
-		return c.StatusTopic
+// UnmarshalYAML fills the fields the YAML leaves out with DefaultConfig's,
+// so every list entry of the config file starts from the defaults.
+func (c *Config) UnmarshalYAML(n *yaml.Node) error {
+	type plain Config
+	p := plain(DefaultConfig())
+	if err := n.Decode(&p); err != nil {
+		return err //nolint:wrapcheck // yaml's own error keeps its line
 	}
-	return "borda/uplink/" + c.Name + "/status"
+	*c = Config(p)
+	return nil
 }
 
 // clientID returns the configured or default client id.
@@ -95,8 +102,11 @@ func (c Config) Validate() error {
 	if c.InflightWindow < 1 {
 		errs = append(errs, fmt.Errorf("inflight_window %d: must be at least 1", c.InflightWindow))
 	}
-	if c.Backoff.Min <= 0 || c.Backoff.Max < c.Backoff.Min {
-		errs = append(errs, fmt.Errorf("backoff %v..%v: need 0 < min <= max", c.Backoff.Min, c.Backoff.Max))
+	if err := c.Backoff.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxBytesPerSecond < 0 {
+		errs = append(errs, fmt.Errorf("max_bytes_per_second %d: must not be negative (0 = unlimited)", c.MaxBytesPerSecond))
 	}
 	if len(c.Out) == 0 && len(c.In) == 0 {
 		errs = append(errs, errors.New("out, in: at least one mapping is needed"))

@@ -1,8 +1,12 @@
 package mqttbridge
 
 import (
+	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestMatchAndMap(t *testing.T) {
@@ -46,5 +50,21 @@ func TestValidate(t *testing.T) {
 	c.Name, c.Address, c.Out = "cloud", "tcp://127.0.0.1:1883", []Mapping{{Filter: "sensors/#"}}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestUnmarshalYAMLDefaults(t *testing.T) {
+	var cs []Config
+	src := "- name: cloud\n  address: tcp://127.0.0.1:1883\n  out: [{filter: sensors/#, add_prefix: site1/, qos: 1}]\n  backoff: {max: 5s}\n  queue: {max_bytes: 1000}\n"
+	if err := yaml.Unmarshal([]byte(src), &cs); err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	want.Name, want.Address = "cloud", "tcp://127.0.0.1:1883"
+	want.Out = []Mapping{{Filter: "sensors/#", AddPrefix: "site1/", QoS: 1}}
+	want.Backoff.Max = 5 * time.Second
+	want.Queue.MaxBytes = 1000
+	if len(cs) != 1 || !reflect.DeepEqual(cs[0], want) {
+		t.Fatalf("got %+v\nwant %+v", cs, want)
 	}
 }

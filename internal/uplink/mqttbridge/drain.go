@@ -7,6 +7,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/borda-edge/borda/internal/uplink/link"
 	"github.com/borda-edge/borda/internal/uplink/queue"
 )
 
@@ -63,6 +64,13 @@ func (b *Bridge) sendBatch(ctx context.Context, q *queue.Queue, c mqtt.Client, i
 			drop = append(drop, it.Seq)
 			continue
 		}
+		if err := b.bw.Wait(ctx, len(topic)+len(m.Payload)); err != nil {
+			for _, rest := range items[i:] {
+				unsent = append(unsent, rest.Seq)
+			}
+			break
+		}
+		b.met.SentBytes.Add(float64(len(topic) + len(m.Payload)))
 		sent = append(sent, pending{it.Seq, c.Publish(topic, qos, m.Retain, m.Payload)})
 	}
 	acked, nacked := []uint64(nil), unsent
@@ -83,13 +91,13 @@ func (b *Bridge) sendBatch(ctx context.Context, q *queue.Queue, c mqtt.Client, i
 		acked = append(acked, p.seq)
 	}
 	q.Nack(nacked...)
-	b.met.retries.Add(float64(len(nacked)))
+	b.met.Retries.Add(float64(len(nacked)))
 	if err := q.Ack(append(acked, drop...)...); err != nil {
 		return fmt.Errorf("queue ack: %w", err)
 	}
 	if len(acked) > 0 {
-		b.met.sent.Add(float64(len(acked)))
-		b.met.lastSuccess.Set(float64(b.deps.Now().UnixNano()) / 1e9)
+		b.met.Sent.Add(float64(len(acked)))
+		b.met.LastSuccess.Set(float64(b.deps.Now().UnixNano()) / 1e9)
 	}
 	if firstErr != nil && !errors.Is(firstErr, context.Canceled) {
 		return fmt.Errorf("publish: %w", firstErr)
@@ -103,13 +111,13 @@ func (b *Bridge) sendBatch(ctx context.Context, q *queue.Queue, c mqtt.Client, i
 func (b *Bridge) prepare(it queue.Item) (string, byte, message, bool) {
 	m, err := decodeMessage(it.Data)
 	if err != nil {
-		b.met.dropped.WithLabelValues("corrupt").Inc()
+		b.met.Dropped.WithLabelValues(link.ReasonCorrupt).Inc()
 		b.deps.Limited.Error("drop corrupt uplink entry", "output", b.cfg.Name, "seq", it.Seq, "err", err)
 		return "", 0, m, false
 	}
 	mp, ok := findMapping(b.cfg.Out, m.Topic)
 	if !ok {
-		b.met.dropped.WithLabelValues("unmapped").Inc()
+		b.met.Dropped.WithLabelValues(link.ReasonUnmapped).Inc()
 		b.deps.Limited.Warn("drop uplink entry: no out mapping", "output", b.cfg.Name, "topic", m.Topic)
 		return "", 0, m, false
 	}

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/borda-edge/borda/internal/simulate/simtest"
+	"github.com/borda-edge/borda/internal/uplink/link"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -166,7 +167,7 @@ func (f *fakeLocal) lastStatus(topic string) string {
 func testConfig(addr string) Config {
 	c := DefaultConfig()
 	c.Name, c.Address = "cloud", "tcp://"+addr
-	c.Backoff = Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}
+	c.Backoff = link.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}
 	c.Keepalive = 5 * time.Second
 	c.Queue.Fsync = false
 	c.Out = []Mapping{{Filter: "sensors/#", AddPrefix: "site1/", QoS: 1}, {Filter: "alerts/#", AddPrefix: "site1/", QoS: 1, Priority: "high"}}

@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/borda-edge/borda/internal/uplink/link"
 	"github.com/borda-edge/borda/internal/uplink/queue"
 )
 
@@ -21,31 +21,25 @@ var errLost = errors.New("connection lost")
 
 // loop connects and drains until ctx ends, backing off between attempts.
 func (b *Bridge) loop(ctx context.Context, q *queue.Queue) {
-	delay := b.cfg.Backoff.Min
+	retry := b.cfg.Backoff.Start()
 	for ctx.Err() == nil {
 		connected, err := b.session(ctx, q)
 		if ctx.Err() != nil {
 			return
 		}
 		if connected {
-			delay = b.cfg.Backoff.Min // the link worked: start over
+			retry.Reset() // the link worked: start over
 		} else {
-			b.met.connectErrs.Inc()
+			b.met.ConnectFailures.Inc()
 		}
-		wait := jitter(delay)
+		wait := retry.Next()
 		b.deps.Limited.Warn("uplink disconnected, retrying", "output", b.cfg.Name, "err", err, "in", wait)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
 		}
-		delay = min(2*delay, b.cfg.Backoff.Max)
 	}
-}
-
-// jitter returns a random delay in [d/2, d].
-func jitter(d time.Duration) time.Duration {
-	return d/2 + rand.N(d/2+1)
 }
 
 // session runs one connection: connect, subscribe In, drain until the
@@ -66,13 +60,9 @@ func (b *Bridge) session(ctx context.Context, q *queue.Queue) (connected bool, e
 	if err := b.subscribeIn(ctx, c, lost); err != nil {
 		return true, err
 	}
-	b.met.connected.Set(1)
-	b.publishStatus("online")
+	b.status.Set(link.Online)
 	b.log.Info("uplink connected", "address", b.cfg.Address)
-	defer func() {
-		b.met.connected.Set(0)
-		b.publishStatus("offline")
-	}()
+	defer b.status.Set(link.Offline)
 	return true, b.drain(ctx, q, c, lost)
 }
 

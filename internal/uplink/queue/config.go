@@ -8,9 +8,9 @@ import (
 
 // Config bounds one output's queue.
 type Config struct {
-	MaxBytes int64         // stored bytes (keys+values) above which the oldest entries are dropped
-	MaxAge   time.Duration // entries appended longer ago are dropped
-	Fsync    bool          // fsync every commit (survives power loss, not only a process kill)
+	MaxBytes int64         `yaml:"max_bytes"` // stored bytes (keys+values) above which the oldest entries are dropped
+	MaxAge   time.Duration `yaml:"max_age"`   // entries appended longer ago are dropped
+	Fsync    bool          `yaml:"fsync"`     // fsync every commit (survives power loss, not only a process kill)
 }
 
 // DefaultConfig is 1 GiB, 7 days, fsync on.
@@ -22,10 +22,10 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	var errs []error
 	if c.MaxBytes <= 0 {
-		errs = append(errs, fmt.Errorf("MaxBytes: must be > 0, got %d", c.MaxBytes))
+		errs = append(errs, fmt.Errorf("max_bytes: must be > 0, got %d", c.MaxBytes))
 	}
 	if c.MaxAge <= 0 {
-		errs = append(errs, fmt.Errorf("MaxAge: must be > 0, got %s", c.MaxAge))
+		errs = append(errs, fmt.Errorf("max_age: must be > 0, got %s", c.MaxAge))
 	}
 	return errors.Join(errs...)
 }

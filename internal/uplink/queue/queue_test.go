@@ -94,8 +94,8 @@ func TestConfigValidate(t *testing.T) {
 		want []string
 	}{
 		{"default", DefaultConfig(), nil},
-		{"zero", Config{}, []string{"MaxBytes", "MaxAge"}},
-		{"negative age", Config{MaxBytes: 1, MaxAge: -time.Second}, []string{"MaxAge"}},
+		{"zero", Config{}, []string{"max_bytes", "max_age"}},
+		{"negative age", Config{MaxBytes: 1, MaxAge: -time.Second}, []string{"max_age"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
