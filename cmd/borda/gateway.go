@@ -26,6 +26,7 @@ import (
 	"github.com/borda-edge/borda/internal/rules"
 	"github.com/borda-edge/borda/internal/store"
 	"github.com/borda-edge/borda/internal/telemetry"
+	"github.com/borda-edge/borda/internal/uplink"
 	"github.com/borda-edge/borda/internal/web"
 	"github.com/borda-edge/borda/internal/writeapi"
 )
@@ -39,6 +40,7 @@ type gateway struct {
 	store    *store.Store
 	rules    *rules.Engine
 	alerts   *alerts.Dispatcher
+	uplink   *uplink.Uplink
 	web      *web.Server
 	reloader *reloader
 	parts    []component
@@ -75,11 +77,25 @@ func newGateway(cfg config.File, logOut io.Writer, load func() (config.File, err
 		Sink:    storeSink{g.store},
 		Rules:   g.rules,
 	})
+	g.uplink, err = uplink.New(cfg.Uplink, uplink.Deps{
+		Logger:   base.With("component", "uplink"),
+		Limited:  limited.With("component", "uplink"),
+		Registry: reg,
+		Local:    localBroker{g},
+		DataDir:  cfg.DataDir,
+	})
+	if err != nil {
+		return nil, err
+	}
+	hooks := []mqtt.Hook{broker.TapHook(g.pipeline, limited.With("component", "broker"))}
+	if len(cfg.Uplink.MQTT) > 0 {
+		hooks = append(hooks, broker.ForwardHook(g.uplink, limited.With("component", "uplink")))
+	}
 	g.broker = broker.New(cfg.Broker, broker.Deps{
 		Logger:   base.With("component", "broker"),
 		Registry: reg,
 		DataDir:  cfg.DataDir,
-		Hooks:    []mqtt.Hook{broker.TapHook(g.pipeline, limited.With("component", "broker"))},
+		Hooks:    hooks,
 	}, limited.With("component", "broker"))
 	// Start order. Sinks come before the sources that feed them, so data
 	// never arrives before there is somewhere to put it.
@@ -87,6 +103,7 @@ func newGateway(cfg config.File, logOut io.Writer, load func() (config.File, err
 		{name: "store", run: g.store.Run, ready: g.store.Ready()},
 		{name: "alerts", run: g.alerts.Run, ready: g.alerts.Ready()},
 		{name: "rules", run: g.rules.Run, ready: g.rules.Ready()},
+		{name: "uplink", run: g.uplink.Run, ready: g.uplink.Ready()},
 		{name: "ingest", run: g.pipeline.Run, ready: g.pipeline.Ready()},
 		{name: "broker", run: g.broker.Run, ready: g.broker.Ready()},
 	}
@@ -138,6 +155,18 @@ func (p brokerPublisher) Publish(topic string, payload []byte, retain bool, qos 
 	return p.g.broker.Server().Publish(topic, payload, retain, qos)
 }
 
+// localBroker is the embedded broker as the uplink uses it: status topics
+// and, marked with their origin, messages from the cloud.
+type localBroker struct{ g *gateway }
+
+func (l localBroker) Publish(topic string, payload []byte, retain bool, qos byte) error {
+	return l.g.broker.Server().Publish(topic, payload, retain, qos)
+}
+
+func (l localBroker) PublishFrom(origin, topic string, payload []byte, retain bool, qos byte) error {
+	return l.g.broker.PublishFrom(origin, topic, payload, retain, qos)
+}
+
 // applyReload applies what a reload may change: the rules (with their
 // actions). The engine refuses a bad set whole and keeps the running one.
 // Other changed settings are named in a warning: they need a restart.
@@ -186,9 +215,11 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 //  4. rules: stop the silent-device checker (readings no longer arrive).
 //  5. alerts: finish queued webhooks and history writes (bounded by
 //     alerts.drain_timeout); MQTT actions stop with the broker.
-//  6. store: flush and close the TSDB (its WAL already holds every append).
-//  7. http: last, so /metrics and /healthz answer while everything drains.
-var shutdownOrder = []string{"reload", "broker", "ingest", "rules", "alerts", "store", "http"}
+//  6. uplink: disconnect from the cloud and close the queues; whatever was
+//     not confirmed stays queued for the next start.
+//  7. store: flush and close the TSDB (its WAL already holds every append).
+//  8. http: last, so /metrics and /healthz answer while everything drains.
+var shutdownOrder = []string{"reload", "broker", "ingest", "rules", "alerts", "uplink", "store", "http"}
 
 // storeSink adapts the store to the pipeline: samples the store refuses
 // one by one are counted by the store; only a failed batch is an error.

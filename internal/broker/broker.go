@@ -37,6 +37,7 @@ type Broker struct {
 	log     *slog.Logger
 	limited *slog.Logger // rate-limited, for per-message and per-connection lines
 	server  *mqtt.Server
+	origin  *mqtt.Client // inline client for PublishFrom
 	metrics *metrics
 
 	mu    sync.Mutex
@@ -64,6 +65,7 @@ func New(cfg Config, d Deps, limited *slog.Logger) *Broker {
 	})
 	return &Broker{
 		cfg: cfg, deps: d, log: d.Logger, limited: limited, server: server,
+		origin:  server.NewClient(nil, mqtt.LocalListener, "borda-uplink", true),
 		metrics: newMetrics(d.Registry, server.Info),
 		addrs:   map[string]net.Addr{},
 		ready:   make(chan struct{}),

@@ -19,6 +19,7 @@ import (
 	"github.com/borda-edge/borda/internal/pipeline"
 	"github.com/borda-edge/borda/internal/rules"
 	"github.com/borda-edge/borda/internal/store"
+	"github.com/borda-edge/borda/internal/uplink"
 	"github.com/borda-edge/borda/internal/web"
 	"github.com/borda-edge/borda/internal/writeapi"
 )
@@ -38,6 +39,8 @@ type File struct {
 	Rules       rules.Config   `yaml:"rules"`
 	Alerts      alerts.Config  `yaml:"alerts"`
 	HTTP        web.Config     `yaml:"http"`
+	// Uplink is the store-and-forward outputs (MQTT bridges to the cloud).
+	Uplink uplink.Config `yaml:"uplink"`
 }
 
 // Ingest is the ingest section: which messages are ingested and how the
@@ -159,6 +162,7 @@ func (f File) problems() []string {
 		{"rules", f.Rules.Validate()},
 		{"alerts", f.Alerts.Validate()},
 		{"http", f.HTTP.Validate()},
+		{"uplink", f.Uplink.Validate()},
 	}
 	for _, s := range sections {
 		for _, e := range flatten(s.err) {

@@ -23,9 +23,17 @@ import (
 // ErrClosed is returned by Offer after Run has ended.
 var ErrClosed = errors.New("mqtt bridge closed")
 
-// Publisher is the local broker's inline client: In messages and the
-// status topic are published through it.
-type Publisher = link.Publisher
+// ReasonQueueError counts offers the queue could not commit (disk full,
+// I/O error): the message is delivered locally but not to this output.
+const ReasonQueueError = "queue_error"
+
+// Publisher is the local broker's inline client: the status topic is
+// published through Publish, In messages through PublishFrom with the
+// bridge's name as origin (so they are not forwarded back to this cloud).
+type Publisher interface {
+	link.Publisher
+	PublishFrom(origin, topic string, payload []byte, retain bool, qos byte) error
+}
 
 // Deps are the bridge's collaborators.
 type Deps struct {
@@ -71,13 +79,20 @@ func New(cfg Config, d Deps) (*Bridge, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	var status link.Publisher
+	if d.Local != nil {
+		status = d.Local
+	}
 	log := d.Logger.With("output", cfg.Name)
 	met := newMetrics(cfg.Name)
 	return &Bridge{cfg: cfg, deps: d, log: log, met: met,
-		status: link.NewStatus(link.StatusTopic(cfg.Name, cfg.StatusTopic), d.Local, met.Metrics, log),
+		status: link.NewStatus(link.StatusTopic(cfg.Name, cfg.StatusTopic), status, met.Metrics, log),
 		bw:     link.NewBandwidth(cfg.MaxBytesPerSecond),
 		ready:  make(chan struct{}), done: make(chan struct{})}, nil
 }
+
+// Name is the output's name.
+func (b *Bridge) Name() string { return b.cfg.Name }
 
 // Ready is closed once Run has opened the queue: Offer no longer waits.
 func (b *Bridge) Ready() <-chan struct{} { return b.ready }
@@ -117,6 +132,7 @@ func (b *Bridge) Offer(ctx context.Context, topic string, payload []byte, retain
 		if errors.Is(err, queue.ErrClosed) {
 			return ErrClosed
 		}
+		b.met.Dropped.WithLabelValues(ReasonQueueError).Inc()
 		return fmt.Errorf("offer %s: %w", topic, err)
 	}
 	return nil

@@ -6,8 +6,10 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/borda-edge/borda/internal/simulate/simtest"
 	"github.com/borda-edge/borda/internal/testkit"
 	"github.com/borda-edge/borda/internal/uplink/link"
 )
@@ -32,12 +34,12 @@ func wantAll(topics []string, n int) map[string]int {
 func TestOutMapping(t *testing.T) {
 	c := newCloud(t)
 	c.start()
-	rcv := newReceiver(t, c.addr, "site1/#")
+	rcv := simtest.NewReceiver(t, c.addr, "site1/#")
 	r := startBridge(t, testConfig(c.addr), t.TempDir(), nil)
 	topics := topicsN("sensors", 10)
 	offer(t, r.b, topics, 0, 100)
-	testkit.Eventually(t, waitLong, "1000 messages at the cloud", func() bool { return rcv.distinct() >= 1000 })
-	rcv.check(t, wantAll(topics, 100))
+	testkit.Eventually(t, waitLong, "1000 messages at the cloud", func() bool { return rcv.Distinct() >= 1000 })
+	rcv.Check(t, wantAll(topics, 100))
 	testkit.Eventually(t, waitLong, "sent_total 1000", func() bool { return testutil.ToFloat64(r.b.met.Sent) >= 1000 })
 }
 
@@ -45,14 +47,14 @@ func TestOutMapping(t *testing.T) {
 func TestOutage(t *testing.T) {
 	c := newCloud(t)
 	c.start()
-	rcv := newReceiver(t, c.addr, "site1/#") // its persistent session survives the restarts
+	rcv := simtest.NewReceiver(t, c.addr, "site1/#") // its persistent session survives the restarts
 	c.stop()
 	r := startBridge(t, testConfig(c.addr), t.TempDir(), nil)
 	topics := topicsN("sensors", 5)
 	offer(t, r.b, topics, 0, 100) // 500, queued while the cloud is down
 	c.start()
-	testkit.Eventually(t, waitLong, "first 500 at the cloud", func() bool { return rcv.distinct() >= 500 })
-	rcv.check(t, wantAll(topics, 100))
+	testkit.Eventually(t, waitLong, "first 500 at the cloud", func() bool { return rcv.Distinct() >= 500 })
+	rcv.Check(t, wantAll(topics, 100))
 
 	done := make(chan struct{})
 	go func() {
@@ -62,13 +64,13 @@ func TestOutage(t *testing.T) {
 			time.Sleep(2 * time.Millisecond)
 		}
 	}()
-	testkit.Eventually(t, waitLong, "part of the second 500", func() bool { return rcv.distinct() >= 600 })
+	testkit.Eventually(t, waitLong, "part of the second 500", func() bool { return rcv.Distinct() >= 600 })
 	c.stop()
-	t.Logf("cloud stopped after %d distinct messages", rcv.distinct())
+	t.Logf("cloud stopped after %d distinct messages", rcv.Distinct())
 	c.start()
 	<-done
-	testkit.Eventually(t, waitLong, "all 1000 at the cloud", func() bool { return rcv.distinct() >= 1000 })
-	rcv.check(t, wantAll(topics, 200))
+	testkit.Eventually(t, waitLong, "all 1000 at the cloud", func() bool { return rcv.Distinct() >= 1000 })
+	rcv.Check(t, wantAll(topics, 200))
 	t.Logf("retries_total = %v", testutil.ToFloat64(r.b.met.Retries))
 }
 
@@ -76,7 +78,7 @@ func TestOutage(t *testing.T) {
 func TestReopen(t *testing.T) {
 	c := newCloud(t)
 	c.start()
-	rcv := newReceiver(t, c.addr, "site1/#")
+	rcv := simtest.NewReceiver(t, c.addr, "site1/#")
 	c.stop()
 	dir := t.TempDir()
 	r := startBridge(t, testConfig(c.addr), dir, nil)
@@ -88,8 +90,8 @@ func TestReopen(t *testing.T) {
 	}
 	startBridge(t, testConfig(c.addr), dir, nil)
 	c.start()
-	testkit.Eventually(t, waitLong, "backlog of 300 at the cloud", func() bool { return rcv.distinct() >= 300 })
-	rcv.check(t, wantAll(topics, 100))
+	testkit.Eventually(t, waitLong, "backlog of 300 at the cloud", func() bool { return rcv.Distinct() >= 300 })
+	rcv.Check(t, wantAll(topics, 100))
 }
 
 // TestInMappingAndStatus: cloud commands reach the local publisher with the
@@ -114,8 +116,8 @@ func TestInMappingAndStatus(t *testing.T) {
 		t.Fatalf("publish: %v", tok.Error())
 	}
 	testkit.Eventually(t, waitLong, "command republished locally", func() bool { return len(local.find("cmd/line1")) > 0 })
-	if p := local.find("cmd/line1")[0]; p.payload != "start" {
-		t.Errorf("command payload %q", p.payload)
+	if p := local.find("cmd/line1")[0]; p.payload != "start" || p.origin != cfg.Name {
+		t.Errorf("command payload %q origin %q, want start from %q", p.payload, p.origin, cfg.Name)
 	}
 	if got := testutil.ToFloat64(r.b.met.inMessages); got != 1 {
 		t.Errorf("in_messages_total = %v", got)
@@ -136,4 +138,91 @@ func TestInMappingAndStatus(t *testing.T) {
 		}
 	}
 	t.Logf("status sequence: %d publishes", len(local.find(status)))
+}
+
+// TestPriorityDrain: alerts queued after a telemetry backlog reach the
+// cloud before any of it when the link comes back.
+func TestPriorityDrain(t *testing.T) {
+	c := newCloud(t)
+	c.start()
+	rcv := simtest.NewReceiver(t, c.addr, "site1/#")
+	c.stop()
+	r := startBridge(t, testConfig(c.addr), t.TempDir(), nil)
+	offer(t, r.b, []string{"sensors/dev0/temp"}, 0, 300) // low
+	offer(t, r.b, []string{"alerts/dev0/HIGH_TEMPERATURE"}, 0, 10)
+	c.start()
+	testkit.Eventually(t, waitLong, "310 at the cloud", func() bool { return rcv.Distinct() >= 310 })
+	for i, m := range rcv.Arrivals()[:10] {
+		if m.Topic != "site1/alerts/dev0/HIGH_TEMPERATURE" || m.Payload != fmt.Sprint(i) {
+			t.Fatalf("arrival %d is %s %q, want alert %d first", i, m.Topic, m.Payload, i)
+		}
+	}
+	rcv.Check(t, map[string]int{"site1/sensors/dev0/temp": 300, "site1/alerts/dev0/HIGH_TEMPERATURE": 10})
+}
+
+// TestRetentionDropsOldest: with the cloud down and a byte bound on the
+// queue, the oldest entries are dropped and counted; exactly the newest
+// ones arrive, and arrived + dropped = offered.
+func TestRetentionDropsOldest(t *testing.T) {
+	c := newCloud(t)
+	c.start()
+	rcv := simtest.NewReceiver(t, c.addr, "site1/#")
+	c.stop()
+	cfg := testConfig(c.addr)
+	cfg.Queue.MaxBytes = 4000 // about 100 of the 200 entries below
+	r := startBridge(t, cfg, t.TempDir(), nil)
+	const offered = 200
+	for i := range offered {
+		if err := r.b.Offer(t.Context(), "sensors/dev0/temp", fmt.Appendf(nil, "%04d", i), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := gauge(t, r.reg, "borda_uplink_queue_dropped_total", "max_bytes")
+	if n < 50 || n >= offered {
+		t.Fatalf("dropped %v of %d with max_bytes %d", n, offered, cfg.Queue.MaxBytes)
+	}
+	c.start()
+	kept := offered - int(n)
+	testkit.Eventually(t, waitLong, fmt.Sprintf("the %d kept at the cloud", kept), func() bool { return rcv.Distinct() >= kept })
+	time.Sleep(200 * time.Millisecond) // nothing more may come
+	got := rcv.Arrivals()
+	if len(got) < kept {
+		t.Fatalf("%d arrived, want %d", len(got), kept)
+	}
+	for i, m := range got[:kept] {
+		if want := fmt.Sprintf("%04d", int(n)+i); m.Payload != want {
+			t.Fatalf("arrival %d = %q, want %q (the newest %d, in order)", i, m.Payload, want, kept)
+		}
+	}
+	if rcv.Distinct() != kept {
+		t.Fatalf("%d distinct arrived, want exactly the %d kept", rcv.Distinct(), kept)
+	}
+}
+
+// gauge returns the value of the series name{reason=reason} (any metric
+// type) from reg; reason "" matches a series without that label.
+func gauge(t *testing.T, reg *prometheus.Registry, name, reason string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			got := ""
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" {
+					got = l.GetValue()
+				}
+			}
+			if got == reason {
+				return m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no series %s{reason=%q}", name, reason)
+	return 0
 }

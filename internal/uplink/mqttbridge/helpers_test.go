@@ -2,13 +2,11 @@ package mqttbridge
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
@@ -40,91 +38,6 @@ func (c *cloud) start() { c.t.Helper(); c.m.Start(c.t) }
 // stop kills the broker by PID (SIGTERM: it saves its persistence file).
 func (c *cloud) stop() { c.t.Helper(); c.m.Stop(c.t) }
 
-// receiver is a cloud-side subscriber with a persistent session that
-// records payloads per topic.
-type receiver struct {
-	c    mqtt.Client
-	mu   sync.Mutex
-	msgs map[string][]string
-}
-
-func newReceiver(t *testing.T, addr, filter string) *receiver {
-	t.Helper()
-	r := &receiver{msgs: map[string][]string{}}
-	o := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(fmt.Sprintf("rcv-%d", time.Now().UnixNano())).
-		SetCleanSession(false).SetAutoReconnect(true).SetMaxReconnectInterval(100 * time.Millisecond).
-		SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).SetProtocolVersion(4).SetOrderMatters(true).
-		SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { r.add(m) })
-	o.SetOnConnectHandler(func(c mqtt.Client) { c.Subscribe(filter, 1, nil) })
-	r.c = mqtt.NewClient(o)
-	if tok := r.c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("receiver connect: %v", tok.Error())
-	}
-	tok := r.c.Subscribe(filter, 1, nil)
-	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("receiver subscribe: %v", tok.Error())
-	}
-	t.Cleanup(func() { r.c.Disconnect(100) })
-	return r
-}
-
-func (r *receiver) add(m mqtt.Message) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs[m.Topic()] = append(r.msgs[m.Topic()], string(m.Payload()))
-}
-
-// distinct counts distinct payloads over all topics.
-func (r *receiver) distinct() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, ps := range r.msgs {
-		seen := map[string]bool{}
-		for _, p := range ps {
-			seen[p] = true
-		}
-		n += len(seen)
-	}
-	return n
-}
-
-// check asserts that every topic in want got payloads 0..want[topic]-1,
-// first occurrences in increasing order; duplicates are counted and logged.
-func (r *receiver) check(t *testing.T, want map[string]int) {
-	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	dups := 0
-	for topic, n := range want {
-		seen, last := map[int]bool{}, -1
-		for _, p := range r.msgs[topic] {
-			i, err := strconv.Atoi(p)
-			if err != nil {
-				t.Fatalf("%s: payload %q", topic, p)
-			}
-			if seen[i] {
-				dups++
-				continue
-			}
-			if i < last {
-				t.Errorf("%s: %d arrived after %d (order)", topic, i, last)
-			}
-			seen[i], last = true, i
-		}
-		missing := 0
-		for i := range n {
-			if !seen[i] {
-				missing++
-			}
-		}
-		if missing > 0 {
-			t.Errorf("%s: %d of %d missing", topic, missing, n)
-		}
-	}
-	t.Logf("duplicates received: %d", dups)
-}
-
 // fakeLocal records local publishes.
 type fakeLocal struct {
 	mu   sync.Mutex
@@ -134,12 +47,17 @@ type fakeLocal struct {
 type localPub struct {
 	topic, payload string
 	retain         bool
+	origin         string
 }
 
-func (f *fakeLocal) Publish(topic string, payload []byte, retain bool, _ byte) error {
+func (f *fakeLocal) Publish(topic string, payload []byte, retain bool, qos byte) error {
+	return f.PublishFrom("", topic, payload, retain, qos)
+}
+
+func (f *fakeLocal) PublishFrom(origin, topic string, payload []byte, retain bool, _ byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.pubs = append(f.pubs, localPub{topic, string(payload), retain})
+	f.pubs = append(f.pubs, localPub{topic, string(payload), retain, origin})
 	return nil
 }
 
@@ -178,18 +96,20 @@ func testConfig(addr string) Config {
 // running is a bridge whose Run goroutine the test owns.
 type running struct {
 	b    *Bridge
+	reg  *prometheus.Registry
 	stop context.CancelFunc
 	errc chan error
 }
 
 func startBridge(t *testing.T, cfg Config, dir string, local Publisher) *running {
 	t.Helper()
-	b, err := New(cfg, Deps{Registry: prometheus.NewRegistry(), Local: local, DataDir: dir})
+	reg := prometheus.NewRegistry()
+	b, err := New(cfg, Deps{Registry: reg, Local: local, DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{b: b, stop: cancel, errc: make(chan error, 1)}
+	r := &running{b: b, reg: reg, stop: cancel, errc: make(chan error, 1)}
 	go func() { r.errc <- b.Run(ctx) }()
 	select {
 	case <-b.Ready():

@@ -147,7 +147,7 @@ func (b *Bridge) handleIn(m mqtt.Message) {
 		return
 	}
 	topic := mp.apply(m.Topic())
-	if err := b.deps.Local.Publish(topic, m.Payload(), m.Retained(), min(mp.QoS, m.Qos())); err != nil {
+	if err := b.deps.Local.PublishFrom(b.cfg.Name, topic, m.Payload(), m.Retained(), min(mp.QoS, m.Qos())); err != nil {
 		b.deps.Limited.Warn("republish in message", "output", b.cfg.Name, "topic", topic, "err", err)
 		return
 	}
