@@ -87,10 +87,11 @@ func newGateway(cfg config.File, logOut io.Writer, load func() (config.File, err
 	if err != nil {
 		return nil, err
 	}
-	hooks := []mqtt.Hook{broker.TapHook(g.pipeline, limited.With("component", "broker"))}
+	var fwd broker.Forwarder // nil: nothing to forward
 	if len(cfg.Uplink.MQTT) > 0 {
-		hooks = append(hooks, broker.ForwardHook(g.uplink, limited.With("component", "uplink")))
+		fwd = g.uplink
 	}
+	hooks := []mqtt.Hook{broker.TapHook(g.pipeline, fwd, limited.With("component", "broker"))}
 	g.broker = broker.New(cfg.Broker, broker.Deps{
 		Logger:   base.With("component", "broker"),
 		Registry: reg,

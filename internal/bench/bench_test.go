@@ -19,7 +19,7 @@ func TestSelectScenarios(t *testing.T) {
 		want    string // names, in order
 		wantErr string
 	}{
-		{"", "mosquitto-qos0, mosquitto-qos1, borda-ingest-qos0, borda-ingest-qos1, borda-pubsub-qos0, borda-alert-idle, borda-alert-load", ""},
+		{"", "mosquitto-qos0, mosquitto-qos1, borda-ingest-qos0, borda-ingest-qos1, borda-uplink-qos1, borda-queue-qos1, borda-pubsub-qos0, borda-alert-idle, borda-alert-load", ""},
 		{"borda-alert-load,borda-alert-idle", "borda-alert-idle, borda-alert-load", ""},
 		{"borda-ingest-qos0,mosquitto-qos0", "mosquitto-qos0, borda-ingest-qos0", ""},
 		{" borda-pubsub-qos0 , ,borda-pubsub-qos0", "borda-pubsub-qos0", ""},

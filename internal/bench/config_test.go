@@ -12,7 +12,7 @@ import (
 // TestBordaConfig: the generated file passes borda's own strict loader
 // and says what the harness relies on.
 func TestBordaConfig(t *testing.T) {
-	pubsub, ingest := Scenarios()[4], Scenarios()[2]
+	pubsub, ingest, uplink := scenarioNamed(t, "borda-pubsub-qos0"), scenarioNamed(t, "borda-ingest-qos1"), scenarioNamed(t, "borda-uplink-qos1")
 	tests := []struct {
 		name        string
 		sc          Scenario
@@ -26,11 +26,16 @@ func TestBordaConfig(t *testing.T) {
 		{"pub-sub paced slowly: at least the default", pubsub, Load{Devices: 10, Rate: 10, Duration: time.Second}, 8192, 100_000},
 		{"pub-sub paced fast: capped", pubsub, Load{Devices: 10, Rate: 1e6, Duration: time.Hour}, 1 << 21, 100_000},
 		{"big fleet: more series allowed", ingest, Load{Devices: 50_000, Duration: time.Second}, 8192, 1_000_000},
+		{"uplink: the subscriber is on the cloud, default write queue", uplink, Load{Devices: 1000, Duration: 10 * time.Second}, 8192, 100_000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dataDir := t.TempDir() + `/with "quotes" and \ backslash`
-			text, err := bordaConfig(dataDir, 11883, 18888, tt.sc, tt.load)
+			cloud := ""
+			if tt.sc.Uplink {
+				cloud = "127.0.0.1:21883"
+			}
+			text, err := bordaConfig(dataDir, 11883, 18888, tt.sc, tt.load, cloud)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,6 +60,9 @@ func TestBordaConfig(t *testing.T) {
 			}
 			if f.Store.MaxSeries != tt.wantSeries {
 				t.Errorf("max_series %d, want %d", f.Store.MaxSeries, tt.wantSeries)
+			}
+			if up := f.Uplink.MQTT; tt.sc.Uplink != (len(up) == 1) || tt.sc.Uplink && up[0].Address != "tcp://"+cloud {
+				t.Errorf("uplink %+v, want one bridge to %s: %v", up, cloud, tt.sc.Uplink)
 			}
 		})
 	}
@@ -84,4 +92,13 @@ func TestCPUModel(t *testing.T) {
 	if got := cpuModel([]byte("processor : 0\n")); got != "" {
 		t.Errorf("cpuModel without model name = %q", got)
 	}
+}
+
+func scenarioNamed(t *testing.T, name string) Scenario {
+	t.Helper()
+	i := slices.IndexFunc(Scenarios(), func(s Scenario) bool { return s.Name == name })
+	if i < 0 {
+		t.Fatalf("no scenario %s", name)
+	}
+	return Scenarios()[i]
 }

@@ -24,6 +24,7 @@ type Result struct {
 	Sent      int64  `json:"sent"`                // messages the simulator published
 	Delivered *int64 `json:"delivered,omitempty"` // received by the subscriber (publish -> subscribe scenarios)
 	Stored    *int64 `json:"stored,omitempty"`    // readings found in borda's store (ingest scenarios)
+	Queued    *int64 `json:"queued,omitempty"`    // messages in borda's uplink queue (cloud-down scenarios)
 	Lost      int64  `json:"lost"`                // not delivered plus not stored: > 0 is a failure
 	SimErrors int64  `json:"sim_errors"`          // simulator: broken connections, QoS 1 publishes never acknowledged
 
@@ -97,6 +98,17 @@ func (r *Result) setStored(v simulate.VerifyReport) {
 	if v.Extra > 0 {
 		r.note("%d samples in the store that this run did not send", v.Extra)
 	}
+}
+
+// setQueued records how many messages borda's uplink queue holds; every
+// message sent but not queued is lost.
+func (r *Result) setQueued(n int64) {
+	r.Queued = &n
+	if miss := r.Sent - n; miss > 0 {
+		r.Lost += miss
+		r.fail(fmt.Errorf("lost %d of %d messages: not in the uplink queue", miss, r.Sent))
+	}
+	r.note("uplink queue holds %d messages (cloud unreachable)", n)
 }
 
 // setAlerts records what the alert probe matched; every alert (firing or

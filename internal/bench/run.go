@@ -71,6 +71,11 @@ func (r *runner) startServer(sc Scenario, undo *cleanups) (server, error) {
 		return nil
 	})
 	err = srv.start(dir, sc, r.opts.Load)
+	if u, ok := srv.(uplinked); ok && u.cloudProc() != nil {
+		cp := u.cloudProc()
+		r.logf("   cloud broker pid %d, MQTT %s", cp.pid(), u.cloudAddr())
+		undo.push(func() error { return cp.stop(stopGrace) })
+	}
 	if p := srv.proc(); p != nil {
 		r.logf("   %s pid %d, MQTT %s, dir %s", p.name, p.pid(), srv.mqttAddr(), dir)
 		undo.push(func() error {
@@ -124,6 +129,24 @@ func (m *measurement) run(ctx context.Context) {
 	if m.sc.Store {
 		m.verify(ctx)
 	}
+	if m.sc.CloudDown {
+		m.verifyQueued()
+	}
+}
+
+// verifyQueued reads borda_uplink_queue_entries from borda's /metrics.
+func (m *measurement) verifyQueued() {
+	st, ok := m.srv.(store)
+	if !ok {
+		m.res.fail(fmt.Errorf("%s has no uplink queue to verify", m.sc.Server))
+		return
+	}
+	n, err := scrapeSum(st.queryURL()+"/metrics", "borda_uplink_queue_entries")
+	if err != nil {
+		m.res.fail(fmt.Errorf("uplink queue: %w", err))
+		return
+	}
+	m.res.setQueued(int64(n))
 }
 
 // prepare waits for the started server to be idle, takes its idle
@@ -141,7 +164,11 @@ func (m *measurement) prepare(ctx context.Context) error {
 	if m.sc.Subscribe {
 		// The subscriber outlives a Ctrl-C so that a cut-short run is
 		// still counted; it is closed when the measurement ends.
-		if m.sub, err = simulate.Subscribe(context.WithoutCancel(ctx), m.cfg, "#"); err != nil {
+		subCfg := m.cfg
+		if u, ok := m.srv.(uplinked); ok && u.cloudAddr() != "" {
+			subCfg = m.r.opts.simConfig(u.cloudAddr(), m.sc.QoS) // count what reached the cloud
+		}
+		if m.sub, err = simulate.Subscribe(context.WithoutCancel(ctx), subCfg, "#"); err != nil {
 			return fmt.Errorf("subscriber: %w", err)
 		}
 	}

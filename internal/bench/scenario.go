@@ -27,7 +27,13 @@ type Scenario struct {
 	// Background: the run's load is published at QoS 0 at the same time
 	// (alert scenarios: 100,000 msgs/s unless --rate says otherwise).
 	Background bool
-	About      string // one line for --list and the README
+	// Uplink: borda forwards every reading through an uplink MQTT bridge
+	// to a second Mosquitto (the cloud); the subscriber counts there.
+	Uplink bool
+	// CloudDown: the uplink's cloud broker is unreachable, so borda only
+	// queues (the queue's own cost); every message must be queued.
+	CloudDown bool
+	About     string // one line for --list and the README
 }
 
 // Scenarios returns every scenario in the order they run.
@@ -41,6 +47,10 @@ func Scenarios() []Scenario {
 			About: "borda stores every reading in its TSDB (QoS 0)"},
 		{Name: "borda-ingest-qos1", Server: ServerBorda, QoS: 1, Store: true,
 			About: "borda stores every reading; PUBACK after the reading is stored (QoS 1)"},
+		{Name: "borda-uplink-qos1", Server: ServerBorda, QoS: 1, Subscribe: true, Store: true, Uplink: true,
+			About: "borda-ingest-qos1 plus an uplink bridge: PUBACK after the reading is stored and queued on disk; a subscriber on a second Mosquitto (the cloud) must get every message"},
+		{Name: "borda-queue-qos1", Server: ServerBorda, QoS: 1, Store: true, Uplink: true, CloudDown: true,
+			About: "borda-ingest-qos1 with the uplink's cloud unreachable: every reading is stored and queued on disk before PUBACK (the queue's cost alone)"},
 		{Name: "borda-pubsub-qos0", Server: ServerBorda, QoS: 0, Subscribe: true, Store: true,
 			About: "borda stores every reading and delivers the load to one subscriber (QoS 0)"},
 		{Name: "borda-alert-idle", Server: ServerBorda, QoS: 0, Alerts: true,

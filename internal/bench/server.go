@@ -31,11 +31,17 @@ type store interface {
 	tsdbDir() string  // where the time series are on disk
 }
 
+// uplinked is a server that forwards to a cloud broker of its own.
+type uplinked interface {
+	cloudAddr() string // "" when the scenario has no uplink
+	cloudProc() *proc
+}
+
 // newServer returns the server a scenario runs.
 func newServer(sc Scenario, opts Options) (server, error) {
 	switch sc.Server {
 	case ServerBorda:
-		return &borda{bin: opts.BordaBin}, nil
+		return &borda{bin: opts.BordaBin, cloudBin: opts.MosquittoBin}, nil
 	case ServerMosquitto:
 		return &mosquitto{bin: opts.MosquittoBin}, nil
 	}

@@ -1,11 +1,8 @@
 package broker
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -15,7 +12,7 @@ import (
 const OriginProperty = "borda-origin"
 
 // Forwarder takes local publishes for other systems (the uplink's MQTT
-// bridges) before the publisher is acknowledged. Forward must return once
+// bridges) before the publisher is acknowledged (TapHook calls it). Forward must return once
 // the message is durably queued. Its failures are its own to count: the
 // publish is acknowledged anyway, so local work never stops because the
 // uplink cannot take a message (disk full).
@@ -25,37 +22,6 @@ type Forwarder interface {
 	// Forward takes one message; origin is the output it came in from
 	// ("" for messages published locally).
 	Forward(ctx context.Context, topic string, payload []byte, retain bool, origin string) error
-}
-
-// ForwardHook adapts a Forwarder to a mochi-mqtt hook; pass it in
-// Deps.Hooks. Unlike the ingest tap it also sees the inline client's
-// publishes: borda's own alerts go to the cloud too.
-func ForwardHook(f Forwarder, log *slog.Logger) mqtt.Hook { return &forwardHook{f: f, log: log} }
-
-type forwardHook struct {
-	mqtt.HookBase
-	f   Forwarder
-	log *slog.Logger // rate-limited
-}
-
-func (h *forwardHook) ID() string { return "borda-uplink-forward" }
-
-func (h *forwardHook) Provides(b byte) bool { return bytes.Contains([]byte{mqtt.OnPublish}, []byte{b}) }
-
-// OnPublish runs before mochi-mqtt acknowledges the publisher.
-func (h *forwardHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
-	if !h.f.Wants(pk.TopicName) {
-		return pk, nil
-	}
-	origin := ""
-	if cl.Net.Inline {
-		origin = userProperty(pk, OriginProperty)
-	}
-	if err := h.f.Forward(context.Background(), pk.TopicName, pk.Payload, pk.FixedHeader.Retain, origin); err != nil {
-		h.log.Warn("uplink could not queue a message; delivered locally only", "client", cl.ID,
-			"topic", pk.TopicName, "error", err)
-	}
-	return pk, nil
 }
 
 func userProperty(pk packets.Packet, key string) string {

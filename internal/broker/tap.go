@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -21,12 +22,18 @@ type Tap interface {
 	Ingest(topic string, payload []byte, qos byte, received time.Time) error
 }
 
-// TapHook adapts a Tap to a mochi-mqtt hook; pass it in Deps.Hooks.
-func TapHook(t Tap, log *slog.Logger) mqtt.Hook { return &tapHook{tap: t, log: log} }
+// TapHook adapts a Tap, and optionally a Forwarder (nil: none), to a
+// mochi-mqtt hook; pass it in Deps.Hooks. One hook does both so that a
+// message is stored and queued for the uplink at the same time: the
+// publisher waits for the slower of the two, not for their sum.
+func TapHook(t Tap, f Forwarder, log *slog.Logger) mqtt.Hook {
+	return &tapHook{tap: t, fwd: f, log: log}
+}
 
 type tapHook struct {
 	mqtt.HookBase
 	tap Tap
+	fwd Forwarder
 	log *slog.Logger // rate-limited
 }
 
@@ -35,15 +42,29 @@ func (h *tapHook) ID() string { return "borda-ingest-tap" }
 func (h *tapHook) Provides(b byte) bool { return bytes.Contains([]byte{mqtt.OnPublish}, []byte{b}) }
 
 // OnPublish runs before mochi-mqtt sends PUBACK/PUBREC, so a QoS 1/2
-// message is acknowledged only after the tap has taken it. Messages borda
-// publishes itself through the inline client (alerts, commands) are not
-// tapped: they are not readings, and an alert rule must never see its own
-// alerts as input.
+// message is acknowledged only after the tap has taken it (and the
+// forwarder has queued it). Messages borda publishes itself through the
+// inline client (alerts, commands) are not tapped: they are not readings,
+// and an alert rule must never see its own alerts as input. They are
+// forwarded: borda's alerts go to the cloud too.
 func (h *tapHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
-	if cl.Net.Inline || !h.tap.Wants(pk.TopicName) {
-		return pk, nil
+	var forwarded chan error
+	if h.fwd != nil && h.fwd.Wants(pk.TopicName) {
+		forwarded = make(chan error, 1)
+		go func() { forwarded <- h.forward(cl, pk) }()
 	}
-	err := h.tap.Ingest(pk.TopicName, pk.Payload, pk.FixedHeader.Qos, time.Now())
+	var err error
+	if !cl.Net.Inline && h.tap.Wants(pk.TopicName) {
+		err = h.tap.Ingest(pk.TopicName, pk.Payload, pk.FixedHeader.Qos, time.Now())
+	}
+	if forwarded != nil {
+		if ferr := <-forwarded; ferr != nil {
+			// Not a reason to refuse the publish: local work goes on
+			// when the uplink cannot queue (disk full); it counted this.
+			h.log.Warn("uplink could not queue a message; delivered locally only", "client", cl.ID,
+				"topic", pk.TopicName, "error", ferr)
+		}
+	}
 	if err == nil {
 		return pk, nil
 	}
@@ -58,4 +79,12 @@ func (h *tapHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 	// MQTT 3.1.1 has no negative acknowledgement: withholding the ack makes
 	// the client send the message again when it reconnects.
 	return pk, errors.Join(packets.ErrRejectPacket, err)
+}
+
+func (h *tapHook) forward(cl *mqtt.Client, pk packets.Packet) error {
+	origin := ""
+	if cl.Net.Inline {
+		origin = userProperty(pk, OriginProperty)
+	}
+	return h.fwd.Forward(context.Background(), pk.TopicName, pk.Payload, pk.FixedHeader.Retain, origin)
 }

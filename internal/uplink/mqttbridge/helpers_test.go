@@ -101,7 +101,7 @@ type running struct {
 	errc chan error
 }
 
-func startBridge(t *testing.T, cfg Config, dir string, local Publisher) *running {
+func startBridge(t testing.TB, cfg Config, dir string, local Publisher) *running {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	b, err := New(cfg, Deps{Registry: reg, Local: local, DataDir: dir})
@@ -123,7 +123,7 @@ func startBridge(t *testing.T, cfg Config, dir string, local Publisher) *running
 }
 
 // close stops Run and waits for it (idempotent).
-func (r *running) close(t *testing.T) {
+func (r *running) close(t testing.TB) {
 	t.Helper()
 	if r.errc == nil {
 		return
