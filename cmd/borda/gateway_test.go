@@ -124,7 +124,14 @@ func (g *testGateway) httpURL() string  { return "http://" + g.web.Addr().String
 // `borda_mqtt_messages_dropped_total{reason="expired"}`, or -1 when absent.
 func (g *testGateway) metric(t *testing.T, series string) float64 {
 	t.Helper()
-	body := httpGet(t, g.httpURL()+"/metrics", http.StatusOK)
+	return scrapeMetric(t, g.httpURL(), series)
+}
+
+// scrapeMetric returns the value of one series (name{labels} exactly as
+// exposed) from baseURL/metrics, -1 when it is not there.
+func scrapeMetric(t *testing.T, baseURL, series string) float64 {
+	t.Helper()
+	body := httpGet(t, baseURL+"/metrics", http.StatusOK)
 	for _, line := range strings.Split(body, "\n") {
 		if rest, ok := strings.CutPrefix(line, series+" "); ok {
 			var v float64
