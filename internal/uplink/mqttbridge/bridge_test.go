@@ -226,3 +226,29 @@ func gauge(t *testing.T, reg *prometheus.Registry, name, reason string) float64 
 	t.Fatalf("no series %s{reason=%q}", name, reason)
 	return 0
 }
+
+// TestTLS: the bridge reaches a cloud broker over TLS (mqtts://),
+// verifying the server against the configured CA; a wrong CA is refused.
+func TestTLS(t *testing.T) {
+	m := simtest.StartMosquitto(t, simtest.Options{TLS: true})
+	rcv := simtest.NewReceiver(t, m.Addr, "site1/#")
+	cfg := testConfig(m.TLSAddr)
+	cfg.Address = "mqtts://" + m.TLSAddr
+	cfg.TLS.CAFile = m.CAFile
+	r := startBridge(t, cfg, t.TempDir(), nil)
+	offer(t, r.b, []string{"sensors/tls/temp"}, 0, 50)
+	testkit.Eventually(t, waitLong, "50 messages over TLS", func() bool { return rcv.Distinct() >= 50 })
+	rcv.Check(t, map[string]int{"site1/sensors/tls/temp": 50})
+	r.close(t)
+
+	other := simtest.StartMosquitto(t, simtest.Options{TLS: true}) // a different self-signed CA
+	cfg.Name = "wrong-ca"
+	cfg.TLS.CAFile = other.CAFile
+	r = startBridge(t, cfg, t.TempDir(), nil)
+	testkit.Eventually(t, waitLong, "connection attempts refused", func() bool {
+		return testutil.ToFloat64(r.b.met.ConnectFailures) >= 2
+	})
+	if testutil.ToFloat64(r.b.met.Connected) != 0 {
+		t.Fatal("connected with a CA that did not sign the server's certificate")
+	}
+}
