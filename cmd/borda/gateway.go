@@ -66,17 +66,6 @@ func newGateway(cfg config.File, logOut io.Writer, load func() (config.File, err
 		Registry: reg,
 		Dir:      filepath.Join(cfg.DataDir, "tsdb"),
 	})
-	if err := g.newRules(base, limited, reg); err != nil {
-		return nil, err
-	}
-	g.pipeline = pipeline.New(cfg.Ingest.Pipeline, pipeline.Deps{
-		Logger:  base.With("component", "ingest"),
-		Limited: limited.With("component", "ingest"),
-		Metrics: pipeline.NewMetrics(reg),
-		Router:  router,
-		Sink:    storeSink{g.store},
-		Rules:   g.rules,
-	})
 	g.uplink, err = uplink.New(cfg.Uplink, uplink.Deps{
 		Logger:   base.With("component", "uplink"),
 		Limited:  limited.With("component", "uplink"),
@@ -87,6 +76,21 @@ func newGateway(cfg config.File, logOut io.Writer, load func() (config.File, err
 	if err != nil {
 		return nil, err
 	}
+	if err := g.newRules(base, limited, reg); err != nil {
+		return nil, err
+	}
+	var sink pipeline.Sink = storeSink{g.store}
+	if g.uplink.HasPointOutputs() {
+		sink = teeSink{store: sink, uplink: g.uplink, log: limited.With("component", "uplink")}
+	}
+	g.pipeline = pipeline.New(cfg.Ingest.Pipeline, pipeline.Deps{
+		Logger:  base.With("component", "ingest"),
+		Limited: limited.With("component", "ingest"),
+		Metrics: pipeline.NewMetrics(reg),
+		Router:  router,
+		Sink:    sink,
+		Rules:   g.rules,
+	})
 	var fwd broker.Forwarder // nil: nothing to forward
 	if len(cfg.Uplink.MQTT) > 0 {
 		fwd = g.uplink
@@ -126,13 +130,17 @@ func (g *gateway) newRules(base, limited *slog.Logger, reg *prometheus.Registry)
 		redis.SetLogger(alerts.RedisLogger{L: limited.With("component", "alerts")})
 	}
 	var err error
-	g.alerts, err = alerts.New(g.cfg.Alerts, alerts.Deps{
+	deps := alerts.Deps{
 		Logger:    base.With("component", "alerts"),
 		Limited:   limited.With("component", "alerts"),
 		Registry:  reg,
 		Publisher: brokerPublisher{g},
 		DataDir:   g.cfg.DataDir,
-	})
+	}
+	if g.uplink.HasPointOutputs() {
+		deps.Forward = g.uplink
+	}
+	g.alerts, err = alerts.New(g.cfg.Alerts, deps)
 	if err != nil {
 		return fmt.Errorf("alerts: %w", err)
 	}
@@ -228,6 +236,25 @@ type storeSink struct{ s *store.Store }
 
 func (s storeSink) Append(ctx context.Context, pts []telemetry.Point) error {
 	_, err := s.s.Append(ctx, pts)
+	return err
+}
+
+// teeSink stores a batch and queues it for the uplink's HTTP outputs at
+// the same time. Only the store's failure fails the batch: an output that
+// cannot queue has counted the miss, and local work goes on.
+type teeSink struct {
+	store  pipeline.Sink
+	uplink pipeline.Sink
+	log    *slog.Logger // rate-limited
+}
+
+func (t teeSink) Append(ctx context.Context, pts []telemetry.Point) error {
+	up := make(chan error, 1)
+	go func() { up <- t.uplink.Append(ctx, pts) }()
+	err := t.store.Append(ctx, pts)
+	if uerr := <-up; uerr != nil {
+		t.log.Warn("uplink could not queue readings; stored locally only", "points", len(pts), "error", uerr)
+	}
 	return err
 }
 

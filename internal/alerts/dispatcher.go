@@ -34,6 +34,9 @@ type Deps struct {
 	Publisher Publisher
 	Now       func() time.Time // clock for recording and TTL; time.Now if nil
 	DataDir   string           // the embedded history is <DataDir>/alerts.db
+	// Forward also gets every event (the uplink's HTTP outputs); optional.
+	// Its Notify must not block.
+	Forward interface{ Notify(telemetry.Alert) }
 }
 
 // Dispatcher takes alert events from the rules engine (Notify), runs their
@@ -43,6 +46,7 @@ type Dispatcher struct {
 	log     *slog.Logger
 	limited *slog.Logger
 	pub     Publisher
+	forward interface{ Notify(telemetry.Alert) }
 	now     func() time.Time
 	path    string
 	m       *metrics
@@ -89,7 +93,7 @@ func New(cfg Config, d Deps) (*Dispatcher, error) {
 		return nil, fmt.Errorf("alerts: default actions: %w", err)
 	}
 	x := &Dispatcher{
-		cfg: cfg, log: d.Logger, limited: d.Limited, pub: d.Publisher, now: d.Now,
+		cfg: cfg, log: d.Logger, limited: d.Limited, pub: d.Publisher, forward: d.Forward, now: d.Now,
 		path:     filepath.Join(d.DataDir, "alerts.db"),
 		webhookQ: make(chan webhookJob, cfg.WebhookQueue),
 		historyQ: make(chan entry, cfg.HistoryQueue),
@@ -164,6 +168,9 @@ func (d *Dispatcher) Notify(a telemetry.Alert) {
 		} else {
 			offer(d, d.webhookQ, webhookJob{act, a}, outWebhook)
 		}
+	}
+	if d.forward != nil {
+		d.forward.Notify(a)
 	}
 	e := entry{at: d.now(), alert: a}
 	offer(d, d.historyQ, e, outHistory)

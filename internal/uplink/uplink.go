@@ -26,9 +26,19 @@ type Deps struct {
 	Now      func() time.Time // nil: time.Now
 }
 
+// output is what Run needs of every output.
+type output interface {
+	Name() string
+	Run(ctx context.Context) error
+	Ready() <-chan struct{}
+}
+
 // Uplink is every configured output.
 type Uplink struct {
-	bridges []*mqttbridge.Bridge
+	bridges []*mqttbridge.Bridge // fed by the broker (Forward)
+	points  []PointOutput        // fed by the ingest pipeline (Append) and the alerts (Notify)
+	all     []output
+	alerts  *alertFeed
 	log     *slog.Logger
 	ready   chan struct{}
 }
@@ -44,37 +54,60 @@ func New(cfg Config, d Deps) (*Uplink, error) {
 			return nil, fmt.Errorf("uplink: %w", err)
 		}
 		u.bridges = append(u.bridges, b)
+		u.all = append(u.all, b)
 	}
+	points, err := newPointOutputs(cfg, d)
+	if err != nil {
+		return nil, err
+	}
+	u.points = points
+	for _, p := range points {
+		u.all = append(u.all, p)
+	}
+	u.alerts = newAlertFeed(points, d)
 	return u, nil
 }
+
+// HasPointOutputs reports whether any output takes readings from the
+// ingest pipeline (Append) and alerts (Notify).
+func (u *Uplink) HasPointOutputs() bool { return len(u.points) > 0 }
 
 // Ready is closed once every output's queue is open.
 func (u *Uplink) Ready() <-chan struct{} { return u.ready }
 
 // Run runs every output until ctx ends. An output that fails (its queue
-// cannot be opened) stops the others and its error is returned.
+// cannot be opened) stops the others and its error is returned. On the
+// way out the alert events still buffered are queued before the outputs
+// close their queues.
 func (u *Uplink) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	fctx, stopFeed := context.WithCancel(ctx) // ends on ctx or the first failure
+	defer stopFeed()
+	octx, stopOutputs := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopOutputs()
 	var wg sync.WaitGroup
-	errs := make([]error, len(u.bridges))
-	for i, b := range u.bridges {
+	errs := make([]error, len(u.all))
+	for i, o := range u.all {
 		wg.Go(func() {
-			if errs[i] = b.Run(ctx); errs[i] != nil {
-				cancel()
+			if errs[i] = o.Run(octx); errs[i] != nil {
+				stopFeed()
 			}
 		})
 	}
-	go u.waitReady(ctx)
+	go u.waitReady(fctx)
+	if len(u.points) > 0 {
+		u.alerts.run(fctx) // returns once fctx ended and its buffer is queued
+	} else {
+		<-fctx.Done()
+	}
+	stopOutputs()
 	wg.Wait()
-	<-ctx.Done() // with no outputs, or after one failed (then cancelled)
 	return errors.Join(errs...)
 }
 
 func (u *Uplink) waitReady(ctx context.Context) {
-	for _, b := range u.bridges {
+	for _, o := range u.all {
 		select {
-		case <-b.Ready():
+		case <-o.Ready():
 		case <-ctx.Done():
 			return
 		}
