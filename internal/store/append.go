@@ -104,17 +104,14 @@ type pendingKey struct {
 
 func (b *batch) addPoint(p *telemetry.Point) {
 	ts := p.Time.UnixMilli()
-	name := sanitizeMetricName(p.Measurement)
+	name := telemetry.MetricName(p.Measurement)
 	tagsOK := b.buildTags(p.Tags)
 	for _, f := range p.Fields {
 		if name == "" || !tagsOK {
 			b.reject(ReasonInvalid)
 			continue
 		}
-		metric := name
-		if f.Key != "value" {
-			metric = sanitizeMetricName(p.Measurement + "_" + f.Key)
-		}
+		metric := telemetry.SeriesName(p.Measurement, f.Key)
 		b.sb.Reset()
 		b.sb.Add(labels.MetricName, metric)
 		for _, l := range b.tags {
@@ -134,7 +131,7 @@ func (b *batch) buildTags(tags []telemetry.Tag) bool {
 		if t.Value == "" {
 			continue
 		}
-		n := sanitizeLabelName(t.Key)
+		n := telemetry.LabelName(t.Key)
 		if n == "" || (len(n) >= 2 && n[:2] == "__") {
 			return false
 		}

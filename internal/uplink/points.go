@@ -10,6 +10,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/borda-edge/borda/internal/telemetry"
+	"github.com/borda-edge/borda/internal/uplink/httpout"
+	"github.com/borda-edge/borda/internal/uplink/influx"
+	"github.com/borda-edge/borda/internal/uplink/remotewrite"
 )
 
 // PointOutput is an output fed with decoded readings by the ingest
@@ -117,7 +120,24 @@ func (f *alertFeed) queue(ctx context.Context, a telemetry.Alert) {
 
 // newPointOutputs builds the InfluxDB and remote_write outputs.
 func newPointOutputs(cfg Config, d Deps) ([]PointOutput, error) {
+	hd := httpout.Deps{Logger: d.Logger, Limited: d.Limited, Registry: d.Registry, DataDir: d.DataDir, Now: d.Now}
+	if d.Local != nil {
+		hd.Local = d.Local
+	}
 	var outs []PointOutput
-	_ = fmt.Sprint
+	for _, c := range cfg.InfluxDB {
+		o, err := influx.New(c, hd)
+		if err != nil {
+			return nil, fmt.Errorf("uplink: %w", err)
+		}
+		outs = append(outs, o)
+	}
+	for _, c := range cfg.RemoteWrite {
+		o, err := remotewrite.New(c, hd)
+		if err != nil {
+			return nil, fmt.Errorf("uplink: %w", err)
+		}
+		outs = append(outs, o)
+	}
 	return outs, nil
 }
