@@ -72,17 +72,17 @@ func (q *Queue) lead() {
 	batch := q.waiting
 	q.waiting = nil
 	q.mu.Unlock()
-	seqs, metas, err := q.commit(batch)
+	q.wmu.Lock()
+	a, err := q.commit(batch)
 	q.mu.Lock()
 	if err == nil {
-		for i, s := range seqs {
-			q.idx.add(s, metas[i])
-		}
+		q.applyAdded(&a)
 		q.appends += uint64(len(batch))
 		q.commits++
-		q.met.appended.Add(float64(len(seqs)))
+		q.met.appended.Add(float64(a.total()))
 		q.wake()
 	}
+	q.wmu.Unlock()
 	for _, r := range batch {
 		r.done <- err
 	}
@@ -95,32 +95,46 @@ func (q *Queue) lead() {
 	q.retain()
 }
 
-// commit writes every entry of batch in one transaction.
-func (q *Queue) commit(batch []*appendReq) ([]uint64, []meta, error) {
+// commit writes every entry of batch in one transaction. Keys and values
+// are encoded into one buffer (bbolt needs them until the commit), which
+// is garbage afterwards: nothing per entry outlives the commit.
+func (q *Queue) commit(batch []*appendReq) (added, error) {
 	now := q.now().UnixNano()
-	var seqs []uint64
-	var metas []meta
+	size := 0
+	for _, r := range batch {
+		for _, e := range r.es {
+			size += 8 + recordCap(e)
+		}
+	}
+	buf := make([]byte, 0, size) // never grows: slices into it stay valid
+	var a added
 	err := q.db.Update(func(tx *bolt.Tx) error {
-		seqs, metas = seqs[:0], metas[:0]
-		b := tx.Bucket(entriesBucket)
-		seq := b.Sequence()
+		a, buf = added{at: now}, buf[:0]
+		m := tx.Bucket(metaBucket)
+		var bs [numPriorities]*bolt.Bucket
+		for p := range bs {
+			bs[p] = tx.Bucket(bucketNames[p])
+			bs[p].FillPercent = fillPercent
+		}
+		seq := m.Sequence()
 		for _, r := range batch {
 			for _, e := range r.es {
 				seq++
-				k, v := seqKey(seq), encodeRecord(record{Entry: e, appended: now})
-				if err := b.Put(k, v); err != nil {
+				start := len(buf)
+				buf = binary.BigEndian.AppendUint64(buf, seq)
+				buf = appendRecord(buf, record{Entry: e, appended: now})
+				if err := bs[e.Priority].Put(buf[start:start+8:start+8], buf[start+8:len(buf):len(buf)]); err != nil {
 					return fmt.Errorf("put seq %d: %w", seq, err)
 				}
-				seqs = append(seqs, seq)
-				metas = append(metas, meta{prio: e.Priority, size: int64(len(k) + len(v)), appended: now})
+				a.note(e.Priority, seq, len(buf)-start)
 			}
 		}
-		return b.SetSequence(seq)
+		return m.SetSequence(seq)
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("commit: %w", err)
+		return added{}, fmt.Errorf("commit: %w", err)
 	}
-	return seqs, metas, nil
+	return a, nil
 }
 
 // wake tells blocked Next calls that entries are pending. q.mu is held.
@@ -128,5 +142,3 @@ func (q *Queue) wake() {
 	close(q.notify)
 	q.notify = make(chan struct{})
 }
-
-func seqFromKey(k []byte) uint64 { return binary.BigEndian.Uint64(k) }

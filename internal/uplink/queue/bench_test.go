@@ -96,3 +96,59 @@ func BenchmarkDrain(b *testing.B) {
 		})
 	}
 }
+
+// backlogEntries is the pre-existing backlog of the *Backlog benchmarks.
+const backlogEntries = 200_000
+
+// fillBacklog appends n 200-byte entries (both priorities) in batches of 1000.
+func fillBacklog(tb testing.TB, q *Queue, n int) {
+	tb.Helper()
+	es := benchBatch(1000)
+	for i := 0; i < n; i += len(es) {
+		if err := q.Append(context.Background(), es[:min(len(es), n-i)]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAppendBacklog: BenchmarkAppend (fsync off) on a queue already
+// holding 200,000 entries.
+func BenchmarkAppendBacklog(b *testing.B) {
+	for _, batch := range []int{1, 100} {
+		b.Run(fmt.Sprintf("fsync=false/batch=%d", batch), func(b *testing.B) {
+			q, es := benchQueue(b, false), benchBatch(batch)
+			fillBacklog(b, q, backlogEntries)
+			b.SetBytes(int64(200 * batch))
+			for b.Loop() {
+				if err := q.Append(context.Background(), es); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "entries/s")
+		})
+	}
+}
+
+// BenchmarkDrainBacklog: Next(100)+Ack (fsync off) at the front of a
+// 200,000-entry backlog (plus the entries drained).
+func BenchmarkDrainBacklog(b *testing.B) {
+	q := benchQueue(b, false)
+	fillBacklog(b, q, backlogEntries+b.N)
+	ctx := context.Background()
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		items, err := q.Next(ctx, min(100, b.N-done))
+		if err != nil {
+			b.Fatal(err)
+		}
+		seqs := make([]uint64, len(items))
+		for i, it := range items {
+			seqs[i] = it.Seq
+		}
+		if err := q.Ack(seqs...); err != nil {
+			b.Fatal(err)
+		}
+		done += len(items)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+}

@@ -8,7 +8,8 @@ import (
 )
 
 // Stored value layout (one bbolt value per entry, keyed by the 8-byte
-// big-endian sequence number):
+// big-endian sequence number in the bucket of its priority; the same
+// layout as format 1, whose single bucket "entries" is migrated by Open):
 //
 //	[0]      format version (1)
 //	[1]      priority
@@ -31,7 +32,17 @@ type record struct {
 }
 
 func encodeRecord(r record) []byte {
-	v := make([]byte, headerLen, headerLen+binary.MaxVarintLen64+len(r.Key)+len(r.Data))
+	return appendRecord(make([]byte, 0, recordCap(r.Entry)), r)
+}
+
+// recordCap is an upper bound of the encoded size of e.
+func recordCap(e Entry) int { return headerLen + binary.MaxVarintLen64 + len(e.Key) + len(e.Data) }
+
+// appendRecord appends the encoding of r to dst.
+func appendRecord(dst []byte, r record) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, headerLen)...)
+	v := dst[start:]
 	v[0] = formatV1
 	v[1] = byte(r.Priority)
 	var tn int64
@@ -41,9 +52,26 @@ func encodeRecord(r record) []byte {
 	}
 	binary.BigEndian.PutUint64(v[3:], uint64(r.appended))
 	binary.BigEndian.PutUint64(v[11:], uint64(tn))
-	v = binary.AppendUvarint(v, uint64(len(r.Key)))
-	v = append(v, r.Key...)
-	return append(v, r.Data...)
+	dst = binary.AppendUvarint(dst, uint64(len(r.Key)))
+	dst = append(dst, r.Key...)
+	return append(dst, r.Data...)
+}
+
+// appendedOf reads the append time from a stored value's header without
+// decoding it; 0 (long expired) when the header is unreadable.
+func appendedOf(v []byte) int64 {
+	if len(v) < headerLen || v[0] != formatV1 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(v[3:]))
+}
+
+// priorityOf reads the priority from a stored value's header.
+func priorityOf(v []byte) (Priority, bool) {
+	if len(v) < headerLen || v[0] != formatV1 || Priority(v[1]) > High {
+		return 0, false
+	}
+	return Priority(v[1]), true
 }
 
 // decodeRecord parses a stored value; the result does not alias v.
@@ -74,3 +102,12 @@ func decodeRecord(v []byte) (record, error) {
 }
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// seqFromKey is the sequence of a stored key; 0 (never used) when the key
+// is not 8 bytes long.
+func seqFromKey(k []byte) uint64 {
+	if len(k) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(k)
+}

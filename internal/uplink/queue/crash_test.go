@@ -126,6 +126,7 @@ func drainAll(t *testing.T, path string) map[uint64]bool {
 		t.Fatalf("reopen after kill: %v", err)
 	}
 	defer q.Close()
+	checkCounters(t, q)
 	seen := map[uint64]bool{}
 	total := q.Stats().Entries
 	for len(seen) < total {

@@ -62,10 +62,12 @@ type Deps struct {
 	Now      func() time.Time      // nil: time.Now
 }
 
-var entriesBucket = []byte("entries")
-
 // Queue is a durable queue in one bbolt file. Its methods are safe for
-// concurrent use.
+// concurrent use. Its memory is independent of the backlog: per priority a
+// few counters, plus the in-flight and nacked entries' sequence numbers.
+//
+// Lock order: nmu, then wmu, then (inside or after a bbolt transaction)
+// mu. mu is never held across a transaction or a blocking call.
 type Queue struct {
 	db      *bolt.DB
 	cfg     Config
@@ -74,8 +76,15 @@ type Queue struct {
 	now     func() time.Time
 	met     *metrics
 
+	nmu  sync.Mutex             // Next's scan state:
+	next [numPriorities]uint64  // highest sequence handed out by the scan
+	redo [numPriorities]seqHeap // nacked: handed out again before the scan goes on
+
+	wmu sync.Mutex // held across every write transaction and its counter update
+
 	mu         sync.Mutex
-	idx        *index
+	prio       [numPriorities]prioState
+	inflight   map[uint64]Priority // handed out, not yet acked or nacked
 	closed     bool
 	done       chan struct{} // closed by Close
 	notify     chan struct{} // closed and replaced when entries become pending
@@ -95,12 +104,12 @@ func Open(path string, cfg Config, d Deps) (*Queue, error) {
 		return nil, fmt.Errorf("open queue %s: Deps.Name (the output name) is empty", path)
 	}
 	q := newQueue(cfg, d)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, NoSync: !cfg.Fsync})
+	db, err := bolt.Open(path, 0o600, boltOptions(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("open queue %s: %w", path, err)
 	}
 	q.db = db
-	if err := q.load(); err != nil {
+	if err := q.initStore(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open queue %s: %w", path, err)
 	}
@@ -112,7 +121,7 @@ func Open(path string, cfg Config, d Deps) (*Queue, error) {
 }
 
 func newQueue(cfg Config, d Deps) *Queue {
-	q := &Queue{cfg: cfg, log: d.Logger, limited: d.Limited, now: d.Now, idx: newIndex(),
+	q := &Queue{cfg: cfg, log: d.Logger, limited: d.Limited, now: d.Now, inflight: make(map[uint64]Priority),
 		done: make(chan struct{}), notify: make(chan struct{})}
 	if q.log == nil {
 		q.log = slog.New(slog.DiscardHandler)
@@ -127,26 +136,6 @@ func newQueue(cfg Config, d Deps) *Queue {
 	q.limited = q.limited.With("output", d.Name)
 	q.met = newMetrics(d.Name, q.Stats)
 	return q
-}
-
-// load builds the in-memory index from the file.
-func (q *Queue) load() error {
-	return q.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(entriesBucket)
-		if err != nil {
-			return fmt.Errorf("create bucket: %w", err)
-		}
-		c := b.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			r, err := decodeRecord(v)
-			if len(k) != 8 || err != nil {
-				q.log.Error("skipping corrupt queue entry", "key", fmt.Sprintf("%x", k), "err", err)
-				continue
-			}
-			q.idx.add(seqFromKey(k), meta{prio: r.Priority, size: int64(len(k) + len(v)), appended: r.appended})
-		}
-		return nil
-	})
 }
 
 // Close closes the file; a blocked Next returns ErrClosed.
