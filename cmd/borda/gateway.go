@@ -177,11 +177,18 @@ func (l localBroker) PublishFrom(origin, topic string, payload []byte, retain bo
 }
 
 // applyReload applies what a reload may change: the rules (with their
-// actions). The engine refuses a bad set whole and keeps the running one.
-// Other changed settings are named in a warning: they need a restart.
+// actions) and the TLS listeners' certificates. The engine refuses a bad
+// rule set whole and keeps the running one; a certificate that does not
+// load leaves its listener on the previous one. Other changed settings are
+// named in a warning: they need a restart.
 func (g *gateway) applyReload(cfg config.File) error {
 	if err := g.rules.Reload(cfg.Rules); err != nil {
 		return err
+	}
+	// Certificates are re-read even when the config did not change: a
+	// renewal replaces the files in place.
+	if err := g.broker.ReloadTLS(); err != nil {
+		return fmt.Errorf("rules reloaded, but TLS certificates kept: %w", err)
 	}
 	running := g.cfg
 	running.Rules, cfg.Rules = rules.Config{}, rules.Config{}

@@ -2,8 +2,11 @@ package main
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -60,4 +63,57 @@ func TestTLSListener(t *testing.T) {
 		body := httpGet(t, g.httpURL()+"/metrics", 200)
 		return strings.Contains(body, `borda_mqtt_connection_errors_total{listener="mqtts",reason="tls_handshake"}`)
 	})
+}
+
+// TestMutualTLSAndCertificateReload: a listener with client_certs: require
+// accepts mosquitto_pub with a client certificate signed by the configured
+// CA and refuses it without one; after the server certificate files are
+// replaced (rotation by another CA) and a reload, new connections get the
+// new certificate.
+func TestMutualTLSAndCertificateReload(t *testing.T) {
+	dir := t.TempDir()
+	ca := testkit.NewCA(t, filepath.Join(dir))
+	serverCert, serverKey := ca.Server(t, "server")
+	clientCert, clientKey := ca.Client(t, "device", "sensor-17")
+	cfg := testConfig(t)
+	cfg.Broker.Listeners = append(cfg.Broker.Listeners, broker.ListenerConfig{
+		Name: "mqtts", Protocol: broker.ProtocolMQTT, Address: "127.0.0.1",
+		TLS: &broker.TLSConfig{CertFile: serverCert, KeyFile: serverKey, ClientCAFile: ca.CertFile,
+			ClientCerts: broker.ClientCertsRequire},
+	})
+	g := startGateway(t, cfg)
+	host, port, _ := net.SplitHostPort(g.broker.Addr("mqtts").String())
+	pub := func(cafile string, extra ...string) error {
+		args := append([]string{"-h", host, "-p", port, "--cafile", cafile, "-q", "1", "-t", "secure/m", "-m", "x"}, extra...)
+		out, err := exec.Command(testkit.RequireCommand(t, "mosquitto_pub", "mosquitto-clients"), args...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, out)
+		}
+		return nil
+	}
+	if err := pub(ca.CertFile, "--cert", clientCert, "--key", clientKey); err != nil {
+		t.Fatalf("with a client certificate: %v", err)
+	}
+	if err := pub(ca.CertFile); err == nil {
+		t.Fatal("a client without a certificate was accepted by a client_certs: require listener")
+	}
+
+	ca2 := testkit.NewCA(t, t.TempDir()) // rotation: same file names, new issuer
+	newCert, newKey := ca2.Server(t, "server")
+	for src, dst := range map[string]string{newCert: serverCert, newKey: serverKey} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	postReload(t, g, 200)
+	if err := pub(ca2.CertFile, "--cert", clientCert, "--key", clientKey); err != nil {
+		t.Fatalf("after rotation, trusting the new CA: %v", err)
+	}
+	if err := pub(ca.CertFile, "--cert", clientCert, "--key", clientKey); err == nil {
+		t.Fatal("after rotation the old certificate is still served")
+	}
 }

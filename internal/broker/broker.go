@@ -5,6 +5,7 @@ package broker
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -42,6 +43,7 @@ type Broker struct {
 
 	mu    sync.Mutex
 	addrs map[string]net.Addr
+	certs map[string]*certSource // TLS listeners
 	ready chan struct{}
 }
 
@@ -68,6 +70,7 @@ func New(cfg Config, d Deps, limited *slog.Logger) *Broker {
 		origin:  server.NewClient(nil, mqtt.LocalListener, "borda-uplink", true),
 		metrics: newMetrics(d.Registry, server.Info),
 		addrs:   map[string]net.Addr{},
+		certs:   map[string]*certSource{},
 		ready:   make(chan struct{}),
 	}
 }
@@ -75,6 +78,21 @@ func New(cfg Config, d Deps, limited *slog.Logger) *Broker {
 // Server gives in-process components (ingest tap, rule actions) the
 // mochi-mqtt server for inline publish and subscribe.
 func (b *Broker) Server() *mqtt.Server { return b.server }
+
+// ReloadTLS reads every TLS listener's certificate, key and client CA
+// file again (certificate rotation on SIGHUP). A listener whose files do
+// not load keeps serving its previous material; the errors are joined.
+func (b *Broker) ReloadTLS() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var errs []error
+	for name, src := range b.certs {
+		if err := src.reload(); err != nil {
+			errs = append(errs, fmt.Errorf("listener %q: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // Ready is closed once every listener is accepting connections.
 func (b *Broker) Ready() <-chan struct{} { return b.ready }
@@ -167,12 +185,15 @@ func (b *Broker) listen(lc ListenerConfig) (listeners.Listener, error) {
 		return nil, fmt.Errorf("broker: listener %q cannot listen on %s (port %d): %w", lc.Name, lc.Addr(), lc.Port, err)
 	}
 	if lc.TLS != nil {
-		cert, err := tls.LoadX509KeyPair(lc.TLS.CertFile, lc.TLS.KeyFile)
+		src, err := newCertSource(*lc.TLS)
 		if err != nil {
 			ln.Close()
-			return nil, fmt.Errorf("broker: listener %q: load TLS certificate: %w", lc.Name, err)
+			return nil, fmt.Errorf("broker: listener %q: %w", lc.Name, err)
 		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		ln = tls.NewListener(ln, src.config())
+		b.mu.Lock()
+		b.certs[lc.Name] = src
+		b.mu.Unlock()
 	}
 	b.mu.Lock()
 	b.addrs[lc.Name] = ln.Addr()

@@ -54,10 +54,15 @@ type ListenerConfig struct {
 	TLS      *TLSConfig `yaml:"tls"`      // optional: serve TLS with this certificate
 }
 
-// TLSConfig names a PEM certificate and key for a listener.
+// TLSConfig names a PEM certificate and key for a listener, and how it
+// treats client certificates. The files are read again on reload (SIGHUP).
 type TLSConfig struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile is the PEM bundle client certificates are verified with.
+	ClientCAFile string `yaml:"client_ca_file"`
+	// ClientCerts is none (default), optional or require (mTLS).
+	ClientCerts string `yaml:"client_certs"`
 }
 
 // PersistenceConfig controls the broker's embedded store.
@@ -156,12 +161,7 @@ func (l ListenerConfig) validate() []error {
 		errs = append(errs, fmt.Errorf("address: %q is not an IP address or host name", l.Address))
 	}
 	if l.TLS != nil {
-		if l.TLS.CertFile == "" {
-			errs = append(errs, errors.New("tls.cert_file: is required when tls is set"))
-		}
-		if l.TLS.KeyFile == "" {
-			errs = append(errs, errors.New("tls.key_file: is required when tls is set"))
-		}
+		errs = append(errs, l.TLS.validate()...)
 	}
 	return errs
 }
