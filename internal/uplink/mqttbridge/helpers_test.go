@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/borda-edge/borda/internal/simulate/simtest"
+	"github.com/borda-edge/borda/internal/testkit"
 	"github.com/borda-edge/borda/internal/uplink/link"
 )
 
@@ -95,10 +96,9 @@ func testConfig(addr string) Config {
 
 // running is a bridge whose Run goroutine the test owns.
 type running struct {
-	b    *Bridge
-	reg  *prometheus.Registry
-	stop context.CancelFunc
-	errc chan error
+	b   *Bridge
+	reg *prometheus.Registry
+	run *testkit.Running
 }
 
 func startBridge(t testing.TB, cfg Config, dir string, local Publisher) *running {
@@ -108,37 +108,11 @@ func startBridge(t testing.TB, cfg Config, dir string, local Publisher) *running
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{b: b, reg: reg, stop: cancel, errc: make(chan error, 1)}
-	go func() { r.errc <- b.Run(ctx) }()
-	select {
-	case <-b.Ready():
-	case err := <-r.errc:
-		t.Fatalf("run: %v", err)
-	case <-time.After(waitLong):
-		t.Fatal("bridge not ready")
-	}
-	t.Cleanup(func() { r.close(t) })
-	return r
+	return &running{b: b, reg: reg, run: testkit.RunComponent(t, b.Run, b.Ready(), waitLong)}
 }
 
 // close stops Run and waits for it (idempotent).
-func (r *running) close(t testing.TB) {
-	t.Helper()
-	if r.errc == nil {
-		return
-	}
-	r.stop()
-	select {
-	case err := <-r.errc:
-		if err != nil {
-			t.Errorf("run: %v", err)
-		}
-	case <-time.After(waitLong):
-		t.Error("run did not end")
-	}
-	r.errc = nil
-}
+func (r *running) close(t testing.TB) { t.Helper(); r.run.Stop(t) }
 
 // offer offers perTopic payloads 0.. on each topic, topics in parallel.
 func offer(t *testing.T, b *Bridge, topics []string, from, to int) {

@@ -54,48 +54,23 @@ type running struct {
 	o     *Output
 	reg   *prometheus.Registry
 	local *fakeLocal
-	stop  context.CancelFunc
-	errc  chan error
+	run   *testkit.Running
 }
 
 func start(t *testing.T, cfg Config, dir string) *running {
 	t.Helper()
-	r := &running{reg: prometheus.NewRegistry(), local: &fakeLocal{}, errc: make(chan error, 1)}
+	r := &running{reg: prometheus.NewRegistry(), local: &fakeLocal{}}
 	o, err := New(cfg, Deps{Registry: r.reg, Local: r.local, DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.o = o
-	ctx, cancel := context.WithCancel(context.Background())
-	r.stop = cancel
-	go func() { r.errc <- o.Run(ctx) }()
-	select {
-	case <-o.Ready():
-	case err := <-r.errc:
-		t.Fatalf("run: %v", err)
-	case <-time.After(waitLong):
-		t.Fatal("output not ready")
-	}
-	t.Cleanup(func() { r.close(t) })
+	r.run = testkit.RunComponent(t, o.Run, o.Ready(), waitLong)
 	return r
 }
 
-func (r *running) close(t *testing.T) {
-	t.Helper()
-	if r.errc == nil {
-		return
-	}
-	r.stop()
-	select {
-	case err := <-r.errc:
-		if err != nil {
-			t.Errorf("run: %v", err)
-		}
-	case <-time.After(waitLong):
-		t.Error("run did not end")
-	}
-	r.errc = nil
-}
+// close ends Run and waits for it (idempotent).
+func (r *running) close(t *testing.T) { t.Helper(); r.run.Stop(t) }
 
 func (r *running) metric(t *testing.T, name string, labels ...string) float64 {
 	t.Helper()
