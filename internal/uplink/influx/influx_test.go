@@ -35,7 +35,7 @@ func TestDeliver(t *testing.T) {
 			for g := range 4 {
 				wg.Go(func() {
 					for i := g * 500; i < (g+1)*500; i += 25 {
-						if err := r.o.Append(context.Background(), pts[i:i+25]); err != nil {
+						if err := r.O.Append(context.Background(), pts[i:i+25]); err != nil {
 							t.Error(err)
 							return
 						}
@@ -45,9 +45,9 @@ func TestDeliver(t *testing.T) {
 			wg.Wait()
 			waitValues(t, s, db, "sensors_temperature", 2000)
 			testkit.Eventually(t, waitLong, "80 entries acked", func() bool {
-				return r.metric(t, "borda_uplink_sent_total") == 80
+				return r.Metric(t, "borda_uplink_sent_total") == 80
 			})
-			if got := r.metric(t, "borda_uplink_http_points_total", "result", "sent"); got != 2000 {
+			if got := r.Metric(t, "borda_uplink_http_points_total", "result", "sent"); got != 2000 {
 				t.Errorf("points sent = %v, want 2000", got)
 			}
 			checkHalf(t, s, db)
@@ -59,7 +59,7 @@ func TestDeliver(t *testing.T) {
 					t.Fatalf("request to %s", req.URI)
 				}
 			}
-			if got := r.local.statuses(); len(got) < 2 || got[0] != "offline" || got[len(got)-1] != "online" {
+			if got := r.Local.Statuses(); len(got) < 2 || got[0] != "offline" || got[len(got)-1] != "online" {
 				t.Errorf("statuses %v, want offline … online", got)
 			}
 		})
@@ -96,7 +96,7 @@ func TestEscaping(t *testing.T) {
 			Fields: []telemetry.Field{{Key: "big", Value: 1e21}, {Key: "small", Value: -2.5e-7}, {Key: "zero", Value: 0}}, Time: now},
 		{Measurement: "only_nan", Fields: []telemetry.Field{nan}, Time: now},
 	}
-	if err := r.o.Append(context.Background(), pts); err != nil {
+	if err := r.O.Append(context.Background(), pts); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{
@@ -113,7 +113,7 @@ func TestEscaping(t *testing.T) {
 			t.Errorf("%q:\n got %s\nwant %s", m, g, w)
 		}
 	}
-	if n := r.metric(t, "borda_uplink_http_points_total", "result", "skipped"); n != 1 {
+	if n := r.Metric(t, "borda_uplink_http_points_total", "result", "skipped"); n != 1 {
 		t.Errorf("skipped = %v, want 1 (only_nan)", n)
 	}
 }
@@ -126,21 +126,21 @@ func TestServerDownAtStart(t *testing.T) {
 	s := testkit.NewInfluxd(t)
 	dir := t.TempDir()
 	r := start(t, testConfig(s.URL), dir)
-	appendAll(t, r.o, readings("m", 0, 300, time.Now().Add(-time.Hour)), 100)
+	appendAll(t, r.O, readings("m", 0, 300, time.Now().Add(-time.Hour)), 100)
 	testkit.Eventually(t, waitLong, "failed attempts", func() bool {
-		return r.metric(t, "borda_uplink_connect_failures_total") >= 2
+		return r.Metric(t, "borda_uplink_connect_failures_total") >= 2
 	})
-	r.close(t)
-	if err := r.o.Append(context.Background(), readings("m", 300, 1, time.Now())); !errors.Is(err, ErrClosed) {
+	r.Close(t)
+	if err := r.O.Append(context.Background(), readings("m", 300, 1, time.Now())); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Append after Run: %v, want ErrClosed", err)
 	}
 	r2 := start(t, testConfig(s.URL), dir) // the backlog of r
-	appendAll(t, r2.o, readings("m", 300, 200, time.Now().Add(-time.Hour)), 100)
+	appendAll(t, r2.O, readings("m", 300, 200, time.Now().Add(-time.Hour)), 100)
 	s.Start(t)
 	s.CreateDatabase(t, "borda")
 	waitValues(t, s, "borda", "m", 500)
 	testkit.Eventually(t, waitLong, "online", func() bool {
-		st := r2.local.statuses()
+		st := r2.Local.Statuses()
 		return len(st) >= 2 && st[0] == "offline" && st[len(st)-1] == "online"
 	})
 }
@@ -166,7 +166,7 @@ func TestServerKilled(t *testing.T) {
 			if i == 10 {
 				close(killed)
 			}
-			if err := r.o.Append(context.Background(), readings("stream", i*per, per, base)); err != nil {
+			if err := r.O.Append(context.Background(), readings("stream", i*per, per, base)); err != nil {
 				errc <- err
 				return
 			}
@@ -194,7 +194,7 @@ func TestServerKilled(t *testing.T) {
 		dups += n - 1
 	}
 	t.Logf("lines accepted more than once: %d (InfluxDB keeps one); failed requests %v, entries retried %v",
-		dups, r.metric(t, "borda_uplink_connect_failures_total"), r.metric(t, "borda_uplink_retries_total"))
+		dups, r.Metric(t, "borda_uplink_connect_failures_total"), r.Metric(t, "borda_uplink_retries_total"))
 }
 
 // TestDatabaseMissing: 404 "database not found" is a configuration
@@ -202,13 +202,13 @@ func TestServerKilled(t *testing.T) {
 func TestDatabaseMissing(t *testing.T) {
 	s := testkit.StartInfluxd(t)
 	r := start(t, testConfig(s.URL), t.TempDir())
-	appendAll(t, r.o, readings("m", 0, 100, time.Now().Add(-time.Hour)), 50)
+	appendAll(t, r.O, readings("m", 0, 100, time.Now().Add(-time.Hour)), 50)
 	testkit.Eventually(t, waitLong, "two 404 answers", func() bool {
-		return r.metric(t, "borda_uplink_http_requests_total", "code", "404") >= 2
+		return r.Metric(t, "borda_uplink_http_requests_total", "code", "404") >= 2
 	})
 	s.CreateDatabase(t, "borda")
 	waitValues(t, s, "borda", "m", 100)
-	if n := r.metric(t, "borda_uplink_http_points_total", "result", "dead_letter"); n != 0 {
+	if n := r.Metric(t, "borda_uplink_http_points_total", "result", "dead_letter"); n != 0 {
 		t.Errorf("%v points dead-lettered", n)
 	}
 }
@@ -249,21 +249,21 @@ func TestDeadLetter(t *testing.T) {
 	}
 	mixed := append(append(readings("good", 10, 5, base), conflict(7.5)), readings("good", 15, 5, base)...)
 	for _, pts := range [][]telemetry.Point{readings("good", 0, 10, base), mixed, {conflict(8.5)}, readings("good", 20, 10, base)} {
-		if err := r.o.Append(context.Background(), pts); err != nil {
+		if err := r.O.Append(context.Background(), pts); err != nil {
 			t.Fatal(err)
 		}
 	}
 	waitValues(t, s, "borda", "good", 30)
 	testkit.Eventually(t, waitLong, "2 entries dead-lettered, 2 sent", func() bool {
-		return r.metric(t, "borda_uplink_dropped_total", "reason", "http_400") == 2 &&
-			r.metric(t, "borda_uplink_sent_total") == 2
+		return r.Metric(t, "borda_uplink_dropped_total", "reason", "http_400") == 2 &&
+			r.Metric(t, "borda_uplink_sent_total") == 2
 	})
-	if n := r.metric(t, "borda_uplink_http_points_total", "result", "dead_letter"); n != 2 {
+	if n := r.Metric(t, "borda_uplink_http_points_total", "result", "dead_letter"); n != 2 {
 		t.Errorf("dead-lettered points = %v, want 2", n)
 	}
-	t.Logf("requests: %v with 400, %v with 204", r.metric(t, "borda_uplink_http_requests_total", "code", "400"),
-		r.metric(t, "borda_uplink_http_requests_total", "code", "204"))
-	r.close(t)
+	t.Logf("requests: %v with 400, %v with 204", r.Metric(t, "borda_uplink_http_requests_total", "code", "400"),
+		r.Metric(t, "borda_uplink_http_requests_total", "code", "204"))
+	r.Close(t)
 	dls, err := httpout.ReadDeadLetters(httpout.DeadLetterPath(dir, "influx1"))
 	if err != nil {
 		t.Fatal(err)
@@ -289,11 +289,11 @@ func TestPriority(t *testing.T) {
 	cfg := testConfig(rec.URL)
 	cfg.BatchSize = 50
 	r := start(t, cfg, t.TempDir())
-	appendAll(t, r.o, readings("tele", 0, 200, time.Now().Add(-time.Hour)), 10)
+	appendAll(t, r.O, readings("tele", 0, 200, time.Now().Add(-time.Hour)), 10)
 	for i := range 3 {
 		a := telemetry.Alert{Rule: "hot", Type: "HIGH_TEMPERATURE", Severity: "critical", State: "firing",
 			DeviceID: fmt.Sprintf("s%d", i), Value: float64(80 + i), Time: time.Now().Add(time.Duration(i) * time.Millisecond)}
-		if err := r.o.AppendAlert(context.Background(), a); err != nil {
+		if err := r.O.AppendAlert(context.Background(), a); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -327,16 +327,16 @@ func TestRetention(t *testing.T) {
 	cfg := testConfig(s.URL)
 	cfg.Queue.MaxBytes = 6000
 	r := start(t, cfg, t.TempDir())
-	appendAll(t, r.o, readings("ret", 0, 200, time.Now().Add(-time.Hour)), 10) // 20 entries of ~700 bytes
+	appendAll(t, r.O, readings("ret", 0, 200, time.Now().Add(-time.Hour)), 10) // 20 entries of ~700 bytes
 	// An attempt that started while the queue dropped its entries still
 	// sends them; two more failed attempts mean the next batch is read
 	// from the queue after the last drop.
-	f0 := r.metric(t, "borda_uplink_connect_failures_total")
+	f0 := r.Metric(t, "borda_uplink_connect_failures_total")
 	testkit.Eventually(t, waitLong, "two failed attempts after the appends", func() bool {
-		return r.metric(t, "borda_uplink_connect_failures_total") >= f0+2
+		return r.Metric(t, "borda_uplink_connect_failures_total") >= f0+2
 	})
-	dropped := int(r.metric(t, "borda_uplink_queue_dropped_total", "reason", "max_bytes"))
-	kept := int(r.metric(t, "borda_uplink_queue_entries", "priority", "low"))
+	dropped := int(r.Metric(t, "borda_uplink_queue_dropped_total", "reason", "max_bytes"))
+	kept := int(r.Metric(t, "borda_uplink_queue_entries", "priority", "low"))
 	if dropped < 5 || dropped+kept != 20 {
 		t.Fatalf("dropped %d, kept %d of 20 entries", dropped, kept)
 	}
@@ -364,7 +364,7 @@ func TestPrecision(t *testing.T) {
 			cfg := testConfig(s.URL)
 			cfg.Name, cfg.Database, cfg.Precision = "p-"+p, db, p
 			r := start(t, cfg, t.TempDir())
-			if err := r.o.Append(context.Background(), readings("m", 0, 1, ts)); err != nil {
+			if err := r.O.Append(context.Background(), readings("m", 0, 1, ts)); err != nil {
 				t.Fatal(err)
 			}
 			unit, _ := precisionOf(p)

@@ -39,10 +39,10 @@ func TestV2Victoria(t *testing.T) {
 	cfg.Database, cfg.Org, cfg.Bucket, cfg.Token, cfg.Precision = "", "acme", "edge", "s3cret", "ms"
 	r := start(t, cfg, t.TempDir())
 	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
-	appendAll(t, r.o, readings("sensors_temperature", 0, 1000, base), 100)
+	appendAll(t, r.O, readings("sensors_temperature", 0, 1000, base), 100)
 	odd := telemetry.Point{Measurement: "odd", Tags: []telemetry.Tag{{Key: "path", Value: `C:\dir\`}, {Key: "x", Value: "a b,c=d"}},
 		Fields: []telemetry.Field{{Key: "value", Value: 1}}, Time: base}
-	if err := r.o.Append(context.Background(), []telemetry.Point{odd}); err != nil {
+	if err := r.O.Append(context.Background(), []telemetry.Point{odd}); err != nil {
 		t.Fatal(err)
 	}
 	var got map[int64]float64
@@ -81,8 +81,8 @@ func TestBandwidthCap(t *testing.T) {
 	cfg.Gzip, cfg.BatchSize, cfg.MaxBytesPerSecond = false, 100, 20000
 	r := start(t, cfg, t.TempDir())
 	t0 := time.Now()
-	appendAll(t, r.o, readings("bw", 0, 1000, time.Now().Add(-time.Hour)), 100)
-	testkit.Eventually(t, waitLong, "10 entries sent", func() bool { return r.metric(t, "borda_uplink_sent_total") == 10 })
+	appendAll(t, r.O, readings("bw", 0, 1000, time.Now().Add(-time.Hour)), 100)
+	testkit.Eventually(t, waitLong, "10 entries sent", func() bool { return r.Metric(t, "borda_uplink_sent_total") == 10 })
 	reqs := rec.Requests()
 	total := 0
 	for _, q := range reqs {
@@ -97,7 +97,7 @@ func TestBandwidthCap(t *testing.T) {
 	if minimum := time.Duration(float64(total-20000) / 20000 * 0.7 * float64(time.Second)); elapsed < minimum {
 		t.Errorf("sent %d bytes in %v, want at least %v at 20000 bytes/s", total, elapsed, minimum)
 	}
-	if got := r.metric(t, "borda_uplink_sent_bytes_total"); int(got) != total {
+	if got := r.Metric(t, "borda_uplink_sent_bytes_total"); int(got) != total {
 		t.Errorf("sent_bytes_total %v, proxy saw %d", got, total)
 	}
 }

@@ -1,43 +1,20 @@
 package remotewrite
 
 import (
-	"context"
-	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang/snappy"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/prompb"
 	"go.uber.org/goleak"
 
-	"github.com/borda-edge/borda/internal/telemetry"
 	"github.com/borda-edge/borda/internal/testkit"
+	"github.com/borda-edge/borda/internal/uplink/httpout/httpouttest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const waitLong = 30 * time.Second
-
-// fakeLocal records the status publishes of an output.
-type fakeLocal struct {
-	mu   sync.Mutex
-	pubs []string
-}
-
-func (f *fakeLocal) Publish(_ string, payload []byte, _ bool, _ byte) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.pubs = append(f.pubs, string(payload))
-	return nil
-}
-
-func (f *fakeLocal) statuses() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.pubs...)
-}
 
 func testConfig(url string) Config {
 	c := DefaultConfig()
@@ -50,55 +27,17 @@ func testConfig(url string) Config {
 }
 
 // running is an output whose Run goroutine the test owns.
-type running struct {
-	o     *Output
-	reg   *prometheus.Registry
-	local *fakeLocal
-	run   *testkit.Running
-}
+type running = httpouttest.Running
 
 func start(t *testing.T, cfg Config, dir string) *running {
 	t.Helper()
-	r := &running{reg: prometheus.NewRegistry(), local: &fakeLocal{}}
-	o, err := New(cfg, Deps{Registry: r.reg, Local: r.local, DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.o = o
-	r.run = testkit.RunComponent(t, o.Run, o.Ready(), waitLong)
-	return r
+	return httpouttest.Start(t, func(d Deps) (*Output, error) { return New(cfg, d) }, dir, waitLong)
 }
 
-// close ends Run and waits for it (idempotent).
-func (r *running) close(t *testing.T) { t.Helper(); r.run.Stop(t) }
-
-func (r *running) metric(t *testing.T, name string, labels ...string) float64 {
-	t.Helper()
-	return testkit.MetricValue(t, r.reg, name, labels...)
-}
-
-// readings returns n points of measurement m: field value = sequence,
-// field half = sequence/2, on 4 devices, one millisecond apart from base.
-func readings(m string, from, n int, base time.Time) []telemetry.Point {
-	pts := make([]telemetry.Point, n)
-	for i := range pts {
-		seq := from + i
-		pts[i] = telemetry.Point{Measurement: m,
-			Tags:   []telemetry.Tag{{Key: "device_id", Value: fmt.Sprintf("d%d", seq%4)}, {Key: "location", Value: "hall"}},
-			Fields: []telemetry.Field{{Key: "value", Value: float64(seq)}, {Key: "half", Value: float64(seq) / 2}},
-			Time:   base.Add(time.Duration(seq) * time.Millisecond)}
-	}
-	return pts
-}
-
-func appendAll(t *testing.T, o *Output, pts []telemetry.Point, per int) {
-	t.Helper()
-	for i := 0; i < len(pts); i += per {
-		if err := o.Append(context.Background(), pts[i:min(i+per, len(pts))]); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+var (
+	readings  = httpouttest.Readings
+	appendAll = httpouttest.AppendAll
+)
 
 // samples is timestamp (ms) → value of one metric over all its series,
 // and the number of raw samples (duplicates included).

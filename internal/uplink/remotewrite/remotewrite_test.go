@@ -23,10 +23,10 @@ func TestDeliverVictoria(t *testing.T) {
 	cfg.BearerToken, cfg.Headers = "tok", map[string]string{"X-Scope-OrgID": "site1"}
 	r := start(t, cfg, t.TempDir())
 	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
-	appendAll(t, r.o, readings("sensors_temperature", 0, 2000, base), 50)
+	appendAll(t, r.O, readings("sensors_temperature", 0, 2000, base), 50)
 	alert := telemetry.Alert{Rule: "hot", Type: "HIGH_TEMPERATURE", Severity: "critical", State: "firing",
 		DeviceID: "d1", Value: 85, Time: base}
-	if err := r.o.AppendAlert(context.Background(), alert); err != nil {
+	if err := r.O.AppendAlert(context.Background(), alert); err != nil {
 		t.Fatal(err)
 	}
 	var value samples
@@ -48,7 +48,7 @@ func TestDeliverVictoria(t *testing.T) {
 			t.Fatalf("headers %v", h)
 		}
 	}
-	testkit.Eventually(t, waitLong, "41 entries acked", func() bool { return r.metric(t, "borda_uplink_sent_total") == 41 })
+	testkit.Eventually(t, waitLong, "41 entries acked", func() bool { return r.Metric(t, "borda_uplink_sent_total") == 41 })
 }
 
 // TestDeliverPrometheus: 500 points reach Prometheus' remote-write
@@ -57,7 +57,7 @@ func TestDeliverPrometheus(t *testing.T) {
 	s := testkit.StartPrometheus(t)
 	r := start(t, testConfig(s.URL+"/api/v1/write"), t.TempDir())
 	base := time.Now().Add(-5 * time.Minute).Truncate(time.Millisecond)
-	appendAll(t, r.o, readings("sensors_pressure", 0, 500, base), 100)
+	appendAll(t, r.O, readings("sensors_pressure", 0, 500, base), 100)
 	var got samples
 	testkit.Eventually(t, waitLong, "500 samples", func() bool {
 		series, err := s.Samples("sensors_pressure", time.Hour)
@@ -83,9 +83,9 @@ func TestOutages(t *testing.T) {
 	s := testkit.NewVictoria(t)
 	r := start(t, testConfig(s.URL+"/api/v1/write"), t.TempDir())
 	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
-	appendAll(t, r.o, readings("m", 0, 500, base), 100)
+	appendAll(t, r.O, readings("m", 0, 500, base), 100)
 	testkit.Eventually(t, waitLong, "failed attempts", func() bool {
-		return r.metric(t, "borda_uplink_connect_failures_total") >= 2
+		return r.Metric(t, "borda_uplink_connect_failures_total") >= 2
 	})
 	s.Start(t)
 	testkit.Eventually(t, waitLong, "500 samples", func() bool { return len(victoriaSamples(t, s, "m").byTime) >= 500 })
@@ -98,7 +98,7 @@ func TestOutages(t *testing.T) {
 			if i == 12 {
 				close(stopAt)
 			}
-			if err := r.o.Append(context.Background(), readings("m", i*per, per, base)); err != nil {
+			if err := r.O.Append(context.Background(), readings("m", i*per, per, base)); err != nil {
 				errc <- err
 				return
 			}
@@ -119,8 +119,8 @@ func TestOutages(t *testing.T) {
 	})
 	checkReadings(t, got, base, calls*per, false)
 	t.Logf("duplicates stored: %d; failed requests %v, entries retried %v", got.raw-len(got.byTime),
-		r.metric(t, "borda_uplink_connect_failures_total"), r.metric(t, "borda_uplink_retries_total"))
-	if st := r.local.statuses(); len(st) < 4 || st[0] != "offline" || st[len(st)-1] != "online" {
+		r.Metric(t, "borda_uplink_connect_failures_total"), r.Metric(t, "borda_uplink_retries_total"))
+	if st := r.Local.Statuses(); len(st) < 4 || st[0] != "offline" || st[len(st)-1] != "online" {
 		t.Errorf("statuses %v, want offline, online, offline, online", st)
 	}
 }
@@ -137,17 +137,17 @@ func TestOutOfOrder(t *testing.T) {
 	r := start(t, cfg, dir)
 	now := time.Now().Truncate(time.Millisecond)
 	first := readings("seq", 0, 1, now)
-	appendAll(t, r.o, first, 1)
-	testkit.Eventually(t, waitLong, "the first entry", func() bool { return r.metric(t, "borda_uplink_sent_total") == 1 })
+	appendAll(t, r.O, first, 1)
+	testkit.Eventually(t, waitLong, "the first entry", func() bool { return r.Metric(t, "borda_uplink_sent_total") == 1 })
 	late := readings("seq", 0, 1, now.Add(-time.Minute)) // same series, older
 	late[0].Fields = late[0].Fields[:1]
 	late[0].Fields[0].Value = -1
 	mixed := append(append(readings("other", 0, 5, now), late...), readings("other", 5, 5, now)...)
-	appendAll(t, r.o, mixed, len(mixed))
-	appendAll(t, r.o, readings("other", 10, 10, now), 10)
+	appendAll(t, r.O, mixed, len(mixed))
+	appendAll(t, r.O, readings("other", 10, 10, now), 10)
 	testkit.Eventually(t, waitLong, "1 entry dead-lettered, 2 more sent", func() bool {
-		return r.metric(t, "borda_uplink_dropped_total", "reason", "http_400") == 1 &&
-			r.metric(t, "borda_uplink_sent_total") == 2
+		return r.Metric(t, "borda_uplink_dropped_total", "reason", "http_400") == 1 &&
+			r.Metric(t, "borda_uplink_sent_total") == 2
 	})
 	series, err := s.Samples("other", time.Hour)
 	if err != nil {
@@ -160,7 +160,7 @@ func TestOutOfOrder(t *testing.T) {
 	if n != 20 {
 		t.Errorf("%d samples of other, want 20", n)
 	}
-	r.close(t)
+	r.Close(t)
 	dls, err := httpout.ReadDeadLetters(httpout.DeadLetterPath(dir, "rw1"))
 	if err != nil {
 		t.Fatal(err)
@@ -184,16 +184,16 @@ func TestPriority(t *testing.T) {
 	cfg.BatchSize = 40
 	r := start(t, cfg, t.TempDir())
 	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
-	appendAll(t, r.o, readings("tele", 0, 100, base), 5) // 20 entries of 10 samples
+	appendAll(t, r.O, readings("tele", 0, 100, base), 5) // 20 entries of 10 samples
 	for i := range 3 {
 		a := telemetry.Alert{Rule: "hot", Type: "HIGH_TEMPERATURE", Severity: "critical", State: "firing",
 			DeviceID: fmt.Sprintf("s%d", i), Value: float64(i), Time: base}
-		if err := r.o.AppendAlert(context.Background(), a); err != nil {
+		if err := r.O.AppendAlert(context.Background(), a); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s.Start(t)
-	testkit.Eventually(t, waitLong, "23 entries sent", func() bool { return r.metric(t, "borda_uplink_sent_total") == 23 })
+	testkit.Eventually(t, waitLong, "23 entries sent", func() bool { return r.Metric(t, "borda_uplink_sent_total") == 23 })
 	var got []string
 	for _, req := range rec.Requests() {
 		if req.Status/100 == 2 {
@@ -220,16 +220,16 @@ func TestTLS(t *testing.T) {
 	s, ca := testkit.StartVictoriaTLS(t)
 	cfg := testConfig(s.URL + "/api/v1/write")
 	untrusted := start(t, cfg, t.TempDir())
-	appendAll(t, untrusted.o, readings("tls_untrusted", 0, 10, time.Now()), 10)
+	appendAll(t, untrusted.O, readings("tls_untrusted", 0, 10, time.Now()), 10)
 	testkit.Eventually(t, waitLong, "refused certificate", func() bool {
-		return untrusted.metric(t, "borda_uplink_connect_failures_total") >= 1
+		return untrusted.Metric(t, "borda_uplink_connect_failures_total") >= 1
 	})
 	cfg.Name, cfg.TLS.CAFile = "rw2", ca
 	r := start(t, cfg, t.TempDir())
 	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
-	appendAll(t, r.o, readings("tls", 0, 100, base), 50)
+	appendAll(t, r.O, readings("tls", 0, 100, base), 50)
 	testkit.Eventually(t, waitLong, "100 samples over TLS", func() bool { return len(victoriaSamples(t, s, "tls").byTime) >= 100 })
-	if n := untrusted.metric(t, "borda_uplink_sent_total"); n != 0 {
+	if n := untrusted.Metric(t, "borda_uplink_sent_total"); n != 0 {
 		t.Errorf("untrusted output sent %v entries", n)
 	}
 }
