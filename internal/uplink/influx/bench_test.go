@@ -1,60 +1,22 @@
 package influx
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/borda-edge/borda/internal/testkit"
+	"github.com/borda-edge/borda/internal/uplink/httpout/httpouttest"
 )
 
-// BenchmarkAppend measures Append (encode + one durable queue entry) in
-// points/s with the server unreachable (the sender backs off for an
-// hour, so only Append runs): one caller, and 4 in parallel (their
-// commits are grouped).
+// BenchmarkAppend: points/s into the queue with the server unreachable
+// (see httpouttest.BenchmarkAppend).
 func BenchmarkAppend(b *testing.B) {
-	for _, fsync := range []bool{false, true} {
-		for _, per := range []int{100, 1000} {
-			b.Run(fmt.Sprintf("fsync=%v/points=%d", fsync, per), func(b *testing.B) { benchAppend(b, fsync, per, false) })
-		}
-		b.Run(fmt.Sprintf("fsync=%v/points=100/parallel", fsync), func(b *testing.B) { benchAppend(b, fsync, 100, true) })
-	}
-}
-
-func benchAppend(b *testing.B, fsync bool, per int, parallel bool) {
-	cfg := DefaultConfig()
-	cfg.Name, cfg.URL, cfg.Database = "bench", fmt.Sprintf("http://127.0.0.1:%d", testkit.FreePort(b)), "db"
-	cfg.Queue.Fsync = fsync
-	cfg.Backoff.Min, cfg.Backoff.Max = time.Hour, time.Hour
-	o, err := New(cfg, Deps{DataDir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = o.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	<-o.Ready()
-	pts := readings("sensors_temperature", 0, per, time.Now())
-	b.ReportAllocs()
-	b.ResetTimer()
-	if parallel {
-		b.SetParallelism(2) // 4 goroutines on 2 CPUs
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if err := o.Append(ctx, pts); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	} else {
-		for b.Loop() {
-			if err := o.Append(ctx, pts); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	b.ReportMetric(float64(b.N*per)/b.Elapsed().Seconds(), "points/s")
+	httpouttest.BenchmarkAppend(b, func(fsync bool, d Deps) (*Output, error) {
+		cfg := DefaultConfig()
+		cfg.Name, cfg.URL, cfg.Database = "bench", fmt.Sprintf("http://127.0.0.1:%d", testkit.FreePort(b)), "db"
+		cfg.Queue.Fsync = fsync
+		cfg.Backoff.Min, cfg.Backoff.Max = time.Hour, time.Hour
+		return New(cfg, d)
+	})
 }
