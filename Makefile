@@ -4,7 +4,8 @@
 GO ?= go
 # Programs the tests start as real child processes, and the Debian package of each.
 TEST_TOOLS := mosquitto_pub:mosquitto-clients mosquitto_sub:mosquitto-clients mosquitto:mosquitto \
-	redis-server:redis-server influxd:influxdb victoria-metrics:victoria-metrics prometheus:prometheus
+	redis-server:redis-server influxd:influxdb victoria-metrics:victoria-metrics prometheus:prometheus \
+	fail2ban-regex:fail2ban
 
 .PHONY: test test-deps build vet fmt
 

@@ -18,8 +18,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/borda-edge/borda/internal/alerts"
+	"github.com/borda-edge/borda/internal/ban"
 	"github.com/borda-edge/borda/internal/broker"
 	"github.com/borda-edge/borda/internal/config"
+	"github.com/borda-edge/borda/internal/httpguard"
 	"github.com/borda-edge/borda/internal/ingest"
 	"github.com/borda-edge/borda/internal/logging"
 	"github.com/borda-edge/borda/internal/pipeline"
@@ -41,6 +43,8 @@ type gateway struct {
 	rules    *rules.Engine
 	alerts   *alerts.Dispatcher
 	uplink   *uplink.Uplink
+	banner   *ban.Banner
+	guard    *httpguard.Guard
 	web      *web.Server
 	reloader *reloader
 	parts    []component
@@ -57,6 +61,9 @@ func newGateway(cfg config.File, logOut io.Writer, load func() (config.File, err
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	g := &gateway{cfg: cfg, log: base.With("component", "gateway")}
+	if err := g.newSecurity(base, limited, reg); err != nil {
+		return nil, err
+	}
 	router, err := ingest.NewRouter(cfg.Ingest.Mapping)
 	if err != nil {
 		return nil, fmt.Errorf("ingest mappings: %w", err)
@@ -97,14 +104,16 @@ func newGateway(cfg config.File, logOut io.Writer, load func() (config.File, err
 	}
 	hooks := []mqtt.Hook{broker.TapHook(g.pipeline, fwd, limited.With("component", "broker"))}
 	g.broker = broker.New(cfg.Broker, broker.Deps{
-		Logger:   base.With("component", "broker"),
-		Registry: reg,
-		DataDir:  cfg.DataDir,
-		Hooks:    hooks,
+		Logger:       base.With("component", "broker"),
+		Registry:     reg,
+		DataDir:      cfg.DataDir,
+		Hooks:        hooks,
+		WrapListener: g.wrapMQTTListener,
 	}, limited.With("component", "broker"))
 	// Start order. Sinks come before the sources that feed them, so data
 	// never arrives before there is somewhere to put it.
 	g.parts = []component{
+		{name: "ban", run: g.banner.Run, ready: g.banner.Ready()},
 		{name: "store", run: g.store.Run, ready: g.store.Ready()},
 		{name: "alerts", run: g.alerts.Run, ready: g.alerts.Ready()},
 		{name: "rules", run: g.rules.Run, ready: g.rules.Ready()},
@@ -206,8 +215,9 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 	for i, p := range g.parts {
 		checks[i] = web.ReadyCheck{Name: p.name, Ready: p.ready}
 	}
-	w := web.New(cfg.HTTP, base.With("component", "http"), reg, checks)
+	w := web.New(cfg.HTTP, base.With("component", "http"), reg, checks, g.webOptions())
 	w.Handle("/api/v1/", g.store.Handler())
+	g.banner.Register(w)
 	g.alerts.Register(w)
 	if g.reloader != nil {
 		w.Handle("POST /-/reload", g.reloader)
@@ -234,8 +244,10 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 //  6. uplink: disconnect from the cloud and close the queues; whatever was
 //     not confirmed stays queued for the next start.
 //  7. store: flush and close the TSDB (its WAL already holds every append).
-//  8. http: last, so /metrics and /healthz answer while everything drains.
-var shutdownOrder = []string{"reload", "broker", "ingest", "rules", "alerts", "uplink", "store", "http"}
+//  8. http: so /metrics and /healthz answer while everything drains.
+//  9. ban: last, so the HTTP server reports auth failures until it stops;
+//     bans are written to bans.db as they happen.
+var shutdownOrder = []string{"reload", "broker", "ingest", "rules", "alerts", "uplink", "store", "http", "ban"}
 
 // storeSink adapts the store to the pipeline: samples the store refuses
 // one by one are counted by the store; only a failed batch is an error.

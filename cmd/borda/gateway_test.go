@@ -18,7 +18,6 @@ import (
 
 	"github.com/borda-edge/borda/internal/config"
 	"github.com/borda-edge/borda/internal/testkit"
-	"github.com/borda-edge/borda/internal/web"
 )
 
 // testConfig is the default configuration on loopback, free ports and a
@@ -31,7 +30,7 @@ func testConfig(t *testing.T) config.File {
 		cfg.Broker.Listeners[i].Address = "127.0.0.1"
 		cfg.Broker.Listeners[i].Port = 0
 	}
-	cfg.HTTP = web.Config{Address: "127.0.0.1", Port: 0}
+	cfg.HTTP.Address, cfg.HTTP.Port = "127.0.0.1", 0
 	cfg.MemoryLimit = 0 // process-wide: leave the test binary's GC alone
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -29,6 +29,9 @@ type Deps struct {
 	DataDir  string                // broker.db lives here when persistence is on
 	// Hooks are added after borda's own hooks, in order (ingest tap, auth, ...).
 	Hooks []mqtt.Hook
+	// WrapListener wraps each bound listener before TLS and MQTT see a
+	// connection (ban and connection-rate checks at accept); nil: none.
+	WrapListener func(l net.Listener, name string) net.Listener
 }
 
 // Broker is the embedded MQTT broker. Create it with New, then Run it.
@@ -183,6 +186,9 @@ func (b *Broker) listen(lc ListenerConfig) (listeners.Listener, error) {
 	ln, err := net.Listen("tcp", lc.Addr())
 	if err != nil {
 		return nil, fmt.Errorf("broker: listener %q cannot listen on %s (port %d): %w", lc.Name, lc.Addr(), lc.Port, err)
+	}
+	if b.deps.WrapListener != nil {
+		ln = b.deps.WrapListener(ln, lc.Name)
 	}
 	if lc.TLS != nil {
 		src, err := newCertSource(*lc.TLS)

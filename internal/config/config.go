@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/borda-edge/borda/internal/alerts"
+	"github.com/borda-edge/borda/internal/ban"
 	"github.com/borda-edge/borda/internal/broker"
 	"github.com/borda-edge/borda/internal/ingest"
 	"github.com/borda-edge/borda/internal/logging"
@@ -41,6 +42,9 @@ type File struct {
 	HTTP        web.Config     `yaml:"http"`
 	// Uplink is the store-and-forward outputs (MQTT bridges to the cloud).
 	Uplink uplink.Config `yaml:"uplink"`
+	// Bans is the built-in brute-force protection (fail2ban semantics) and
+	// the per-IP connection rate of the MQTT listeners.
+	Bans ban.Config `yaml:"bans"`
 }
 
 // Ingest is the ingest section: which messages are ingested and how the
@@ -73,6 +77,7 @@ func Default() File {
 		Rules:  defaultRules(),
 		Alerts: alerts.DefaultConfig(),
 		HTTP:   web.DefaultConfig(),
+		Bans:   ban.DefaultConfig(),
 	}
 }
 
@@ -163,6 +168,7 @@ func (f File) problems() []string {
 		{"alerts", f.Alerts.Validate()},
 		{"http", f.HTTP.Validate()},
 		{"uplink", f.Uplink.Validate()},
+		{"bans", f.Bans.Validate()},
 	}
 	for _, s := range sections {
 		for _, e := range flatten(s.err) {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/borda-edge/borda/internal/httpguard"
 )
 
 // Config is the http section of borda.yaml.
@@ -25,20 +27,44 @@ type Config struct {
 	// Pprof serves Go's profiler under /debug/pprof/ (for profiling a
 	// running gateway; off by default because it exposes internals).
 	Pprof bool `yaml:"pprof"`
+	// Guard is the server's protection: per-IP request rate, body size,
+	// credentials for write and admin endpoints, timeouts (slowloris).
+	Guard httpguard.Config `yaml:"guard"`
 }
 
-// DefaultConfig serves on port 8888 on all interfaces.
-func DefaultConfig() Config { return Config{Port: 8888} }
+// DefaultConfig serves on port 8888 on all interfaces, guarded.
+func DefaultConfig() Config { return Config{Port: 8888, Guard: httpguard.DefaultConfig()} }
 
-// Validate reports a bad port.
+// Validate reports every problem.
 func (c Config) Validate() error {
+	var errs []error
 	if c.Port < 0 || c.Port > 65535 {
-		return fmt.Errorf("port: %d is not a valid port", c.Port)
+		errs = append(errs, fmt.Errorf("port: %d is not a valid port", c.Port))
 	}
 	if c.Address != "" && net.ParseIP(c.Address) == nil {
-		return fmt.Errorf("address: %q is not an IP address", c.Address)
+		errs = append(errs, fmt.Errorf("address: %q is not an IP address", c.Address))
 	}
-	return nil
+	if err := c.Guard.Validate(); err != nil {
+		for _, e := range unjoin(err) {
+			errs = append(errs, fmt.Errorf("guard.%w", e))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// Options are the server's hooks into the rest of borda.
+type Options struct {
+	// Middleware wraps every route (the guard); nil: none.
+	Middleware func(http.Handler) http.Handler
+	// WrapListener wraps the bound listener (ban checks at accept); nil: none.
+	WrapListener func(net.Listener) net.Listener
 }
 
 // ReadyCheck is one component /readyz waits for.
@@ -50,6 +76,7 @@ type ReadyCheck struct {
 // Server is the HTTP server. Register routes with Handle before Run.
 type Server struct {
 	cfg    Config
+	opts   Options
 	log    *slog.Logger
 	mux    *http.ServeMux
 	checks []ReadyCheck
@@ -60,8 +87,8 @@ type Server struct {
 }
 
 // New builds the server with /metrics (from gatherer), /healthz and /readyz.
-func New(cfg Config, log *slog.Logger, gatherer prometheus.Gatherer, checks []ReadyCheck) *Server {
-	s := &Server{cfg: cfg, log: log, mux: http.NewServeMux(), checks: checks, ready: make(chan struct{})}
+func New(cfg Config, log *slog.Logger, gatherer prometheus.Gatherer, checks []ReadyCheck, opts Options) *Server {
+	s := &Server{cfg: cfg, opts: opts, log: log, mux: http.NewServeMux(), checks: checks, ready: make(chan struct{})}
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), EnableOpenMetrics: true}))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -102,11 +129,18 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.addr = ln.Addr()
 	s.mu.Unlock()
-	srv := &http.Server{
-		Handler:           s.mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	if s.opts.WrapListener != nil {
+		ln = s.opts.WrapListener(ln)
 	}
+	var h http.Handler = s.mux
+	if s.opts.Middleware != nil {
+		h = s.opts.Middleware(h)
+	}
+	srv := &http.Server{
+		Handler:  h,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	s.cfg.Guard.Timeouts.Apply(srv)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("listening", "address", ln.Addr().String())

@@ -9,13 +9,15 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/borda-edge/borda/internal/httpguard"
 )
 
 func TestReadyzWaitsForEveryComponent(t *testing.T) {
 	storeReady := make(chan struct{})
 	reg := prometheus.NewRegistry()
-	s := New(Config{Address: "127.0.0.1"}, slog.New(slog.DiscardHandler), reg,
-		[]ReadyCheck{{Name: "store", Ready: storeReady}})
+	s := New(Config{Address: "127.0.0.1", Guard: httpguard.DefaultConfig()}, slog.New(slog.DiscardHandler), reg,
+		[]ReadyCheck{{Name: "store", Ready: storeReady}}, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
@@ -56,8 +58,10 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{DefaultConfig(), ""},
-		{Config{Port: 65536}, "port: 65536 is not a valid port"},
-		{Config{Address: "localhost", Port: 1}, `address: "localhost" is not an IP address`},
+		{Config{Port: 65536, Guard: httpguard.DefaultConfig()}, "port: 65536 is not a valid port"},
+		{Config{Address: "localhost", Port: 1, Guard: httpguard.DefaultConfig()}, `address: "localhost" is not an IP address`},
+		{Config{Port: 1, Guard: func() httpguard.Config { g := httpguard.DefaultConfig(); g.MaxBodyBytes = 1; return g }()},
+			"guard.max_body_bytes: 1 must be at least 1024"},
 	} {
 		got := ""
 		if err := tt.cfg.Validate(); err != nil {
