@@ -74,7 +74,7 @@ http:
 // uplinkConfig forwards every reading of the simulator's fleet (topics
 // sensors/, vehicles/, devices/, cameras/; not borda's own alerts and
 // status) to the cloud broker at addr, with the bridge's defaults (durable
-// queue with fsync, window 100); "" adds nothing.
+// queue, window 100); "" adds nothing.
 func uplinkConfig(addr string) string {
 	if addr == "" {
 		return ""
@@ -88,7 +88,6 @@ func uplinkConfig(addr string) string {
         - {filter: "vehicles/#", qos: 1}
         - {filter: "devices/#", qos: 1}
         - {filter: "cameras/#", qos: 1}
-      queue: {fsync: false}
 `, addr)
 }
 

@@ -24,7 +24,7 @@ type TLS struct {
 type QueueConfig struct {
 	MaxBytes int64         `yaml:"max_bytes"` // stored bytes above which the oldest entries are dropped
 	MaxAge   time.Duration `yaml:"max_age"`   // entries appended longer ago are dropped
-	Fsync    bool          `yaml:"fsync"`     // fsync every commit
+	Fsync    bool          `yaml:"fsync"`     // fsync every commit (default off: survives a crash of borda, not of the host)
 }
 
 // Queue converts to the queue package's Config.
@@ -73,7 +73,7 @@ type Common struct {
 
 // DefaultCommon has no name or URL; everything else is set: timeout 10 s,
 // alerts on, batches of 1000 points every 2 s at most, no bandwidth cap,
-// backoff 500 ms..60 s, queue 1 GiB / 7 days / fsync, dead letters
+// backoff 500 ms..60 s, queue 1 GiB / 7 days / no fsync, dead letters
 // 64 MiB / 30 days.
 func DefaultCommon() Common {
 	q := queue.DefaultConfig()

@@ -2,12 +2,9 @@ package queue
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // appendReq is one Append call waiting for a group commit.
@@ -16,10 +13,10 @@ type appendReq struct {
 	done chan error
 }
 
-// Append stores es durably: when it returns nil the entries are committed
-// (and fsynced when Config.Fsync). Concurrent callers are group-committed:
-// whoever finds no commit running becomes the leader and writes every
-// waiting call in one bbolt transaction. ctx is checked before the entries
+// Append stores es durably: when it returns nil the entries are written
+// to the log (and flushed to the disk when Config.Fsync). Concurrent
+// callers are group-committed: whoever finds no commit running becomes
+// the leader and writes every waiting call with one write per priority. ctx is checked before the entries
 // are queued for commit; once queued, Append waits for the commit so that
 // its result is never ambiguous.
 func (q *Queue) Append(ctx context.Context, es []Entry) error {
@@ -29,6 +26,9 @@ func (q *Queue) Append(ctx context.Context, es []Entry) error {
 	for i, e := range es {
 		if e.Priority > High {
 			return fmt.Errorf("append: entry %d: priority %d is not Low or High", i, e.Priority)
+		}
+		if recordCap(e) > maxPayload-8 {
+			return fmt.Errorf("append: entry %d: %d bytes, at most %d fit a frame", i, len(e.Key)+len(e.Data), maxPayload-8-recordCap(Entry{}))
 		}
 	}
 	if len(es) == 0 {
@@ -71,9 +71,14 @@ func (q *Queue) lead() {
 	q.mu.Lock()
 	batch := q.waiting
 	q.waiting = nil
+	closed := q.closed
 	q.mu.Unlock()
 	q.wmu.Lock()
-	a, err := q.commit(batch)
+	var a added
+	err := ErrClosed
+	if !closed {
+		a, err = q.commit(batch)
+	}
 	q.mu.Lock()
 	if err == nil {
 		q.applyAdded(&a)
@@ -95,50 +100,97 @@ func (q *Queue) lead() {
 	q.retain()
 }
 
-// commit writes every entry of batch in one transaction. Keys and values
-// are encoded into one buffer (bbolt needs them until the commit), which
-// is garbage afterwards: nothing per entry outlives the commit.
+// added is what one group commit stored, per priority.
+type added struct {
+	count       [numPriorities]int
+	bytes       [numPriorities]int64
+	first, last [numPriorities]uint64
+	seq         uint64 // the last sequence used
+	at          int64  // append time of the whole commit
+}
+
+func (a *added) note(p Priority, seq uint64, size int) {
+	if a.count[p] == 0 {
+		a.first[p] = seq
+	}
+	a.count[p]++
+	a.bytes[p] += int64(size)
+	a.last[p] = seq
+}
+
+func (a *added) total() int { return a.count[Low] + a.count[High] }
+
+// commit writes the frames of every entry of batch (wmu held): one write
+// per priority, then one flush per priority with Config.Fsync. If any
+// fails, what this commit wrote is cut off again.
 func (q *Queue) commit(batch []*appendReq) (added, error) {
-	now := q.now().UnixNano()
-	size := 0
+	a := added{at: q.now().UnixNano(), seq: q.seq}
+	for _, l := range q.logs {
+		l.wbuf = l.wbuf[:0]
+	}
 	for _, r := range batch {
 		for _, e := range r.es {
-			size += 8 + recordCap(e)
+			a.seq++
+			l := q.logs[e.Priority]
+			start := len(l.wbuf)
+			l.wbuf = appendFrame(l.wbuf, a.seq, record{Entry: e, appended: a.at})
+			a.note(e.Priority, a.seq, len(l.wbuf)-start)
 		}
 	}
-	buf := make([]byte, 0, size) // never grows: slices into it stay valid
-	var a added
-	err := q.db.Update(func(tx *bolt.Tx) error {
-		a, buf = added{at: now}, buf[:0]
-		m := tx.Bucket(metaBucket)
-		var bs [numPriorities]*bolt.Bucket
-		for p := range bs {
-			bs[p] = tx.Bucket(bucketNames[p])
-			bs[p].FillPercent = fillPercent
+	var written []*plog
+	err := func() error {
+		for p, l := range q.logs {
+			if a.count[p] == 0 {
+				continue
+			}
+			if err := q.writeFrames(l); err != nil {
+				return err
+			}
+			written = append(written, l)
 		}
-		seq := m.Sequence()
-		for _, r := range batch {
-			for _, e := range r.es {
-				seq++
-				start := len(buf)
-				buf = binary.BigEndian.AppendUint64(buf, seq)
-				buf = appendRecord(buf, record{Entry: e, appended: now})
-				if err := bs[e.Priority].Put(buf[start:start+8:start+8], buf[start+8:len(buf):len(buf)]); err != nil {
-					return fmt.Errorf("put seq %d: %w", seq, err)
+		for _, l := range written {
+			if q.cfg.Fsync {
+				if err := l.syncFrames(); err != nil {
+					return err
 				}
-				a.note(e.Priority, seq, len(buf)-start)
 			}
 		}
-		return m.SetSequence(seq)
-	})
+		return nil
+	}()
+	for _, l := range q.logs {
+		if cap(l.wbuf) > maxKeptBuf {
+			l.wbuf = nil
+		}
+	}
 	if err != nil {
+		for _, l := range written {
+			l.rollback()
+		}
 		return added{}, fmt.Errorf("commit: %w", err)
 	}
+	q.seq = a.seq
 	return a, nil
 }
 
-// wake tells blocked Next calls that entries are pending. q.mu is held.
+// maxKeptBuf bounds the write buffer kept between commits.
+const maxKeptBuf = 1 << 20
+
+// applyAdded updates the counters after a commit (wmu and mu held).
+func (q *Queue) applyAdded(a *added) {
+	for p, l := range q.logs {
+		if a.count[p] > 0 {
+			l.applyAdded(a.count[p], a.bytes[p], a.first[p], a.last[p], a.at)
+		}
+	}
+	q.lastSeq = a.seq
+}
+
+// wake tells blocked Next calls that entries are pending (q.mu held);
+// nothing to do when no Next took the channel since the last wake.
 func (q *Queue) wake() {
-	close(q.notify)
-	q.notify = make(chan struct{})
+	if q.listened {
+		close(q.notify)
+		q.notify = make(chan struct{})
+		q.listened = false
+	}
 }

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// Stored value layout (one bbolt value per entry, keyed by the 8-byte
-// big-endian sequence number in the bucket of its priority; the same
-// layout as format 1, whose single bucket "entries" is migrated by Open):
+// Stored value layout (the payload of a segment frame after the 8-byte
+// sequence number, see segment.go; the same as the values of the former
+// bbolt queue file, which Open migrates):
 //
 //	[0]      format version (1)
 //	[1]      priority

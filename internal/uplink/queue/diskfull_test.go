@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,23 +19,30 @@ const diskFullEnv = "BORDA_QUEUE_DISKFULL_PATH"
 
 // TestDiskFullHelper is the child of TestDiskFull: with a 2 MiB file size
 // limit (RLIMIT_FSIZE, so writes fail with EFBIG like on a full disk) it
-// appends until Append fails, then checks the queue still works.
+// appends until Append fails, then checks the queue still works, also
+// once there is room again, and that a reopen finds exactly what was
+// appended (the failed write left nothing behind).
 func TestDiskFullHelper(t *testing.T) {
 	path := os.Getenv(diskFullEnv)
 	if path == "" {
 		t.Skip("child process of TestDiskFull")
 	}
 	signal.Ignore(syscall.SIGXFSZ)
-	lim := syscall.Rlimit{Cur: 2 << 20, Max: 2 << 20}
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		fmt.Println("getrlimit:", err)
+		os.Exit(2)
+	}
+	lim := syscall.Rlimit{Cur: 2 << 20, Max: old.Max}
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
 		fmt.Println("setrlimit:", err)
 		os.Exit(2)
 	}
-	fmt.Println(diskFullRun(path))
+	fmt.Println(diskFullRun(t, path, func() error { return syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old) }))
 	os.Exit(0)
 }
 
-func diskFullRun(path string) string {
+func diskFullRun(t *testing.T, path string, room func() error) string {
 	q, err := Open(path, Config{MaxBytes: 1 << 40, MaxAge: time.Hour}, Deps{Name: "full"})
 	if err != nil {
 		return "open: " + err.Error()
@@ -64,8 +70,25 @@ func diskFullRun(path string) string {
 	if err != nil || len(items) != 100 {
 		return fmt.Sprintf("next after disk full: %d items, %v", len(items), err)
 	}
-	if err := q.Ack(items[0].Seq); err != nil && !errors.Is(err, syscall.EFBIG) {
+	if err := q.Ack(items[0].Seq); err != nil {
 		return "ack: " + err.Error()
+	}
+	if err := room(); err != nil {
+		return "setrlimit: " + err.Error()
+	}
+	if err := q.Append(ctx, benchBatch(10)); err != nil {
+		return "append once there is room: " + err.Error()
+	}
+	checkCounters(t, q)
+	if err := q.Close(); err != nil {
+		return "close: " + err.Error()
+	}
+	q, err = Open(path, Config{MaxBytes: 1 << 40, MaxAge: time.Hour}, Deps{Name: "full"})
+	if err != nil {
+		return "reopen: " + err.Error()
+	}
+	if got, want := q.Stats().Entries, appended+10-1; got != want {
+		return fmt.Sprintf("after reopen: %d entries, want %d", got, want)
 	}
 	return fmt.Sprintf("ok appended=%d err=%v", appended, appendErr)
 }

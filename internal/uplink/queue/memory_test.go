@@ -65,11 +65,25 @@ func TestBacklogMemory(t *testing.T) {
 	if after.Entries != n || after.Bytes != before.Bytes || after.InFlight != 0 {
 		t.Errorf("after reopen %+v, before %+v", after, before)
 	}
-	fi, err := os.Stat(path)
+	t.Logf("reopen of %d entries (%d bytes stored, files %d bytes) took %v", n, after.Bytes, dirSize(t, path), took)
+}
+
+// dirSize is the bytes of the files in dir.
+func dirSize(t testing.TB, dir string) int64 {
+	t.Helper()
+	des, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("reopen of %d entries (%d bytes stored, file %d bytes) took %v", n, after.Bytes, fi.Size(), took)
+	var n int64
+	for _, de := range des {
+		fi, err := de.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += fi.Size()
+	}
+	return n
 }
 
 func checkHeap(t *testing.T, when string, base uint64, bound int64) {

@@ -1,11 +1,12 @@
 package queue
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
-
-	bolt "go.etcd.io/bbolt"
+	"io"
 )
 
 // Next blocks until entries are pending or ctx ends, then hands out up to
@@ -18,16 +19,15 @@ func (q *Queue) Next(ctx context.Context, max int) ([]Item, error) {
 	}
 	for {
 		q.retain()
-		items, bad, wait, err := q.take(max)
+		items, again, wait, err := q.take(max)
 		if err != nil {
 			return nil, fmt.Errorf("next: %w", err)
 		}
-		q.dropCorrupt(bad)
 		if len(items) > 0 {
 			return items, nil
 		}
-		if len(bad) > 0 {
-			continue // only corrupt entries were read: more may be pending
+		if again {
+			continue // only corrupt or deleted entries were read: more may be pending
 		}
 		select {
 		case <-ctx.Done():
@@ -39,116 +39,248 @@ func (q *Queue) Next(ctx context.Context, max int) ([]Item, error) {
 	}
 }
 
-// ref names a stored entry; known is false when its priority is not known.
-type ref struct {
-	seq   uint64
-	prio  Priority
-	known bool
-	err   error // why it is corrupt
-}
-
-// take hands out up to max pending entries in one read transaction:
-// per priority (High first) the nacked ones, then the scan onwards from
-// the highest sequence handed out so far. bad are entries that do not
-// decode (not handed out). wait is closed when more become pending.
-func (q *Queue) take(limit int) (items []Item, bad []ref, wait <-chan struct{}, err error) {
-	q.nmu.Lock()
-	defer q.nmu.Unlock()
+// take hands out up to limit pending entries, High first. again: entries
+// were read but none could be handed out (corrupt, deleted meanwhile).
+// wait is closed when more become pending.
+func (q *Queue) take(limit int) (items []Item, again bool, wait <-chan struct{}, err error) {
+	q.rmu.Lock()
+	defer q.rmu.Unlock()
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
-		return nil, nil, nil, ErrClosed
+		return nil, false, nil, ErrClosed
 	}
 	wait = q.notify
-	var last [numPriorities]uint64
-	pending := false
-	for p := range Priority(numPriorities) {
-		last[p] = q.prio[p].last
-		pending = pending || q.redo[p].Len() > 0 || q.next[p] < last[p]
-	}
+	q.listened = true
 	q.mu.Unlock()
-	if !pending {
-		return nil, nil, wait, nil
-	}
-	// The callback changes the scan state and cannot fail: an error
-	// comes from beginning the transaction, before any change.
-	err = q.db.View(func(tx *bolt.Tx) error {
-		for p := High; ; p-- {
-			b := tx.Bucket(bucketNames[p])
-			items, bad = q.takeRedo(b, p, items, bad, limit)
-			items, bad = q.scan(b, p, last[p], items, bad, limit)
-			if p == Low {
-				return nil
-			}
+	for _, p := range [...]Priority{High, Low} {
+		var read bool
+		items, read, err = q.takeRedo(q.logs[p], items, limit)
+		again = again || read
+		if err == nil {
+			items, read, err = q.scan(q.logs[p], items, limit)
+			again = again || read
 		}
-	})
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("read: %w", err)
+		if err != nil {
+			break
+		}
 	}
+	q.deleteDead()
+	if err != nil && len(items) > 0 { // they are in flight now: hand them out, report later
+		q.limited.Error("uplink queue: reading entries failed", "err", err)
+		err = nil
+	}
+	return items, again && len(items) == 0, wait, err
+}
+
+// takeRedo hands out nacked entries of l (rmu held): they are read
+// again from their segment; those acked or dropped meanwhile are skipped.
+func (q *Queue) takeRedo(l *plog, items []Item, limit int) ([]Item, bool, error) {
 	q.mu.Lock()
-	for _, it := range items {
-		q.inflight[it.Seq] = it.Priority
-	}
-	q.mu.Unlock()
-	return items, bad, wait, nil
-}
-
-// takeRedo hands out nacked entries of priority p; ones deleted meanwhile
-// (acked, dropped) are forgotten. q.nmu is held.
-func (q *Queue) takeRedo(b *bolt.Bucket, p Priority, items []Item, bad []ref, limit int) ([]Item, []ref) {
-	for len(items) < limit && q.redo[p].Len() > 0 {
-		s := heap.Pop(&q.redo[p]).(uint64)
-		if v := b.Get(seqKey(s)); v != nil {
-			items, bad = decodeItem(s, p, v, items, bad)
+	var redo []slot
+	for len(items)+len(redo) < limit && l.redo.Len() > 0 {
+		s := heap.Pop(&l.redo).(uint64)
+		if i := l.win.find(s); i >= 0 && l.win.s[i].state == slotRedo {
+			redo = append(redo, l.win.s[i])
 		}
 	}
-	return items, bad
-}
-
-// scan hands out the entries of priority p after the highest one handed
-// out so far. last is the highest committed sequence of p when the
-// transaction began. q.nmu is held.
-func (q *Queue) scan(b *bolt.Bucket, p Priority, last uint64, items []Item, bad []ref, limit int) ([]Item, []ref) {
-	if len(items) >= limit {
-		return items, bad
+	q.mu.Unlock()
+	if len(redo) == 0 {
+		return items, false, nil
 	}
-	c := b.Cursor()
-	k, v := c.Seek(seqKey(q.next[p] + 1))
-	for ; k != nil && len(items) < limit; k, v = c.Next() {
-		s := seqFromKey(k)
-		if s == 0 { // not a key this queue wrote: ignored (retention drops it at the front)
+	recs := make([]record, len(redo))
+	errs := make([]error, len(redo))
+	for i, s := range redo {
+		var v []byte
+		if v, errs[i] = readFrameAt(s.seg, s.off, s.size, s.seq); errs[i] == nil {
+			recs[i], errs[i] = decodeValue(v, l.p)
+		}
+	}
+	n := len(items)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var ioErr error
+	for i, s := range redo {
+		j := l.win.find(s.seq)
+		if j < 0 || l.win.s[j].state != slotRedo {
+			continue // acked or dropped meanwhile
+		}
+		if errs[i] != nil && !isCorrupt(errs[i]) { // an I/O error: try again later
+			heap.Push(&l.redo, s.seq)
+			ioErr = cmp.Or(ioErr, errs[i])
 			continue
 		}
-		q.next[p] = s
-		items, bad = decodeItem(s, p, v, items, bad)
+		if errs[i] != nil {
+			q.log.Error("deleting queue entry that does not read back", "priority", l.p, "seq", s.seq, "err", errs[i])
+			l.killSlot(j)
+			q.deleted++
+			continue
+		}
+		l.win.s[j].state = slotInFlight
+		l.win.inflight++
+		items = append(items, Item{Seq: s.seq, Entry: recs[i].Entry})
 	}
-	if k == nil { // nothing more up to last: skip the scan until more is appended
-		q.next[p] = max(q.next[p], last)
-	}
-	return items, bad
+	return items, len(items) == n, ioErr
 }
 
-func decodeItem(s uint64, p Priority, v []byte, items []Item, bad []ref) ([]Item, []ref) {
+// isCorrupt tells a frame or value that does not read back (deleted) from
+// an I/O error (retried).
+func isCorrupt(err error) bool {
+	return errors.Is(err, errBadFrame) || errors.Is(err, errShortFrame) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, errCorrupt) || errors.Is(err, errCorruptFrame)
+}
+
+// decodeValue decodes a stored value of a priority-p log.
+func decodeValue(v []byte, p Priority) (record, error) {
 	r, err := decodeRecord(v)
 	if err == nil && r.Priority != p {
-		err = fmt.Errorf("%w: priority %s in the %s bucket", errCorrupt, r.Priority, p)
+		err = fmt.Errorf("%w: priority %s in the %s log", errCorrupt, r.Priority, p)
 	}
-	if err != nil {
-		return items, append(bad, ref{seq: s, prio: p, known: true, err: err})
-	}
-	return append(items, Item{Seq: s, Entry: r.Entry}), bad
+	return r, err
 }
 
-// dropCorrupt logs and deletes entries that do not decode (written by a
-// newer borda, damaged file).
-func (q *Queue) dropCorrupt(bad []ref) {
-	if len(bad) == 0 {
+// scanned is a frame read by the scan.
+type scanned struct {
+	fr   frame // value not valid any more
+	at   int64
+	rec  record
+	err  error // the value does not decode
+	gone bool  // acked before it was read
+}
+
+// scan hands out the entries after the reader's position (rmu held).
+func (q *Queue) scan(l *plog, items []Item, limit int) ([]Item, bool, error) {
+	q.mu.Lock()
+	if len(items) >= limit || l.head == nil {
+		q.mu.Unlock()
+		return items, false, nil
+	}
+	v := l.view()
+	q.mu.Unlock()
+	var got []scanned
+	live := 0
+	var rerr error
+	for live < limit-len(items) {
+		fr, ok, err := l.rd.next(v)
+		if err != nil || !ok {
+			rerr = err
+			break
+		}
+		sc := scanned{fr: fr, at: appendedOf(fr.value)}
+		if _, sc.gone = l.gone[fr.seq]; !sc.gone {
+			sc.rec, sc.err = decodeValue(fr.value, l.p)
+			live++
+		}
+		got = append(got, sc)
+	}
+	n := len(items)
+	q.mu.Lock()
+	items = q.handOut(l, got, items)
+	q.mu.Unlock()
+	next, nerr := q.peekLive(l, v, rerr)
+	q.mu.Lock()
+	q.publishHead(l, next)
+	q.mu.Unlock()
+	if nerr != nil {
+		return items, false, nerr
+	}
+	return items, len(got) > 0 && len(items) == n, nil
+}
+
+// handOut applies what the scan read (mu held): gone entries are
+// forgotten, corrupt ones deleted, the others handed out.
+func (q *Queue) handOut(l *plog, got []scanned, items []Item) []Item {
+	for _, sc := range got {
+		switch {
+		case sc.gone:
+			delete(l.gone, sc.fr.seq)
+		case sc.err != nil:
+			q.log.Error("deleting corrupt queue entry", "priority", l.p, "seq", sc.fr.seq, "err", sc.err)
+			l.forgetPending(sc.fr.seg, sc.fr.size)
+			q.deleted++
+		default:
+			sc.fr.seg.pendN--
+			sc.fr.seg.pendBytes -= sc.fr.size
+			l.win.push(slot{seq: sc.fr.seq, at: sc.at, seg: sc.fr.seg, off: sc.fr.off, size: sc.fr.size})
+			items = append(items, Item{Seq: sc.fr.seq, Entry: sc.rec.Entry})
+		}
+	}
+	return items
+}
+
+// peekLive finds the next entry the reader has not passed, skipping
+// (consuming) gone ones, after the scan stopped with err (rmu held). A
+// frame that does not read back ends its segment: the rest is skipped.
+func (q *Queue) peekLive(l *plog, v view, err error) (*slot, error) {
+	for {
+		if errors.Is(err, errCorruptFrame) {
+			q.skipCorrupt(l, err)
+			err = nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		var fr frame
+		var ok bool
+		fr, ok, err = l.rd.peek(v)
+		if err != nil {
+			continue
+		}
+		if !ok {
+			return nil, nil
+		}
+		if _, gone := l.gone[fr.seq]; !gone {
+			return &slot{seq: fr.seq, at: appendedOf(fr.value), seg: fr.seg, off: fr.off}, nil
+		}
+		l.rd.off += fr.size
+		q.mu.Lock()
+		delete(l.gone, fr.seq)
+		q.mu.Unlock()
+	}
+}
+
+// skipCorrupt deletes the rest of the reader's segment, which does not
+// read back (rmu held).
+func (q *Queue) skipCorrupt(l *plog, err error) {
+	q.mu.Lock()
+	n := l.skipRest(l.rd.seg)
+	q.deleted += n
+	q.mu.Unlock()
+	q.log.Error("uplink queue: damaged segment, deleting the rest of it", "priority", l.p, "entries", n, "err", err)
+}
+
+// skipRest deletes every entry of s after the reader, which moves to the
+// end of s (rmu and mu held), and returns their number.
+func (l *plog) skipRest(s *segment) int {
+	n := s.pendN
+	l.count -= s.pendN
+	l.bytes -= s.pendBytes
+	s.pendN, s.pendBytes = 0, 0
+	for seq, g := range l.gone {
+		if g.seg == s {
+			delete(l.gone, seq)
+		}
+	}
+	l.rd.seg, l.rd.off = s, s.size
+	return n
+}
+
+// publishHead sets the reader's next entry (mu held). If the reader
+// found none but commits came in meanwhile (they left head alone: it was
+// set), the first of them is read here: a small read under mu, only in
+// that race.
+func (q *Queue) publishHead(l *plog, next *slot) {
+	l.head = next
+	act := l.active()
+	if next != nil || l.rd.seg == act && l.rd.off >= act.size {
 		return
 	}
-	for _, r := range bad {
-		q.log.Error("deleting corrupt queue entry", "priority", r.prio, "seq", r.seq, "err", r.err)
+	fr, ok, err := l.rd.peek(l.view())
+	if err != nil || !ok {
+		if err != nil {
+			q.log.Error("uplink queue: reading the next entry failed", "priority", l.p, "err", err)
+		}
+		return
 	}
-	if _, err := q.deleteRefs(bad); err != nil {
-		q.log.Error("uplink queue: deleting corrupt entries failed", "entries", len(bad), "err", err)
-	}
+	l.head = &slot{seq: fr.seq, at: appendedOf(fr.value), seg: fr.seg, off: fr.off}
 }

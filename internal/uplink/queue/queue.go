@@ -1,17 +1,18 @@
 // Package queue is the durable, per-output store-and-forward queue of the
-// uplink: entries are committed to a bbolt file before Append returns and
-// are deleted only when acknowledged or dropped by retention.
+// uplink: entries are written to an append-only log (one per priority, in
+// segment files) before Append returns, and are deleted only when
+// acknowledged or dropped by retention.
 package queue
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	bolt "go.etcd.io/bbolt"
 )
 
 // Priority orders the drain of a backlog: High before Low.
@@ -62,40 +63,49 @@ type Deps struct {
 	Now      func() time.Time      // nil: time.Now
 }
 
-// Queue is a durable queue in one bbolt file. Its methods are safe for
+// Queue is a durable queue in one directory. Its methods are safe for
 // concurrent use. Its memory is independent of the backlog: per priority a
-// few counters, plus the in-flight and nacked entries' sequence numbers.
+// few counters, plus the in-flight and nacked entries.
 //
-// Lock order: nmu, then wmu, then (inside or after a bbolt transaction)
-// mu. mu is never held across a transaction or a blocking call.
+// Lock order: ckmu, rmu, wmu, mu. mu is never held across a write or a
+// blocking call (only, rarely, one small read: see publishHead).
 type Queue struct {
-	db      *bolt.DB
+	dir     string
 	cfg     Config
+	segSize int64 // a segment is not appended to once it holds this much
 	log     *slog.Logger
 	limited *slog.Logger
 	now     func() time.Time
 	met     *metrics
+	lock    *os.File // flock'ed while open
 
-	nmu  sync.Mutex             // Next's scan state:
-	next [numPriorities]uint64  // highest sequence handed out by the scan
-	redo [numPriorities]seqHeap // nacked: handed out again before the scan goes on
+	ckmu sync.Mutex // held while a checkpoint is written
+	ckAt time.Time  // ckmu: when the last one was
 
-	wmu sync.Mutex // held across every write transaction and its counter update
+	rmu sync.Mutex // the readers: Next's scan, retention, early acks, checkpoint snapshots, segment deletion
+
+	wmu sync.Mutex // the writer: held across every group commit's writes
+	seq uint64     // wmu: last sequence used
 
 	mu         sync.Mutex
-	prio       [numPriorities]prioState
-	inflight   map[uint64]Priority // handed out, not yet acked or nacked
+	logs       [numPriorities]*plog
+	lastSeq    uint64 // the same as seq, for the checkpoint
+	deleted    int    // entries deleted since the last checkpoint
 	closed     bool
 	done       chan struct{} // closed by Close
 	notify     chan struct{} // closed and replaced when entries become pending
+	listened   bool          // a Next took notify since it was made
 	committing bool          // a group-commit leader is running
 	waiting    []*appendReq
 	appends    uint64 // Append calls committed
-	commits    uint64 // bbolt transactions for them
+	commits    uint64 // group commits for them
 }
 
-// Open opens (or creates) the queue file at path. Every stored entry is
-// pending again: nothing is in flight after Open.
+// Open opens (or creates) the queue in the directory path (created if
+// missing; a symbolic link is followed, also to a directory still to be
+// created). A queue file of the former bbolt format at path is migrated
+// (see README). Every stored entry is pending again: nothing is in
+// flight after Open.
 func Open(path string, cfg Config, d Deps) (*Queue, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("open queue %s: %w", path, err)
@@ -104,24 +114,18 @@ func Open(path string, cfg Config, d Deps) (*Queue, error) {
 		return nil, fmt.Errorf("open queue %s: Deps.Name (the output name) is empty", path)
 	}
 	q := newQueue(cfg, d)
-	db, err := bolt.Open(path, 0o600, boltOptions(cfg))
-	if err != nil {
-		return nil, fmt.Errorf("open queue %s: %w", path, err)
-	}
-	q.db = db
-	if err := q.initStore(); err != nil {
-		_ = db.Close()
+	if err := q.open(path); err != nil {
 		return nil, fmt.Errorf("open queue %s: %w", path, err)
 	}
 	if err := q.met.register(d.Registry); err != nil {
-		_ = db.Close()
+		_ = q.release()
 		return nil, fmt.Errorf("open queue %s: %w", path, err)
 	}
 	return q, nil
 }
 
 func newQueue(cfg Config, d Deps) *Queue {
-	q := &Queue{cfg: cfg, log: d.Logger, limited: d.Limited, now: d.Now, inflight: make(map[uint64]Priority),
+	q := &Queue{cfg: cfg, segSize: segmentSize(cfg.MaxBytes), log: d.Logger, limited: d.Limited, now: d.Now,
 		done: make(chan struct{}), notify: make(chan struct{})}
 	if q.log == nil {
 		q.log = slog.New(slog.DiscardHandler)
@@ -138,7 +142,14 @@ func newQueue(cfg Config, d Deps) *Queue {
 	return q
 }
 
-// Close closes the file; a blocked Next returns ErrClosed.
+// segmentSize is MaxBytes/16 between 1 and 64 MiB: segments are deleted
+// whole, so a sixteenth of the bound is the granularity of disk reuse.
+func segmentSize(maxBytes int64) int64 {
+	return min(max(maxBytes/16, 1<<20), 64<<20)
+}
+
+// Close writes a last checkpoint and closes the files; a blocked Next
+// returns ErrClosed.
 func (q *Queue) Close() error {
 	q.mu.Lock()
 	if q.closed {
@@ -149,8 +160,36 @@ func (q *Queue) Close() error {
 	close(q.done)
 	q.mu.Unlock()
 	q.met.unregister()
-	if err := q.db.Close(); err != nil {
+	q.ckmu.Lock()
+	defer q.ckmu.Unlock()
+	err := q.checkpoint()
+	if rerr := q.release(); err == nil {
+		err = rerr
+	}
+	if err != nil {
 		return fmt.Errorf("close queue: %w", err)
 	}
 	return nil
+}
+
+// release closes the segment files and unlocks the directory, waiting
+// for a running commit or read.
+func (q *Queue) release() error {
+	q.rmu.Lock()
+	defer q.rmu.Unlock()
+	q.wmu.Lock()
+	defer q.wmu.Unlock()
+	var err error
+	for _, l := range q.logs {
+		if l == nil {
+			continue
+		}
+		if cerr := l.closeSegs(); err == nil {
+			err = cerr
+		}
+	}
+	if cerr := unlockDir(q.lock); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -51,11 +51,15 @@ func (f *fixture) reopen(t testing.TB, cfg Config) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
+	q.segSize = testSegSize // many segments: rotation and deletion are exercised everywhere
 	f.q = q
 	t.Cleanup(func() { _ = q.Close() })
 }
 
 func testConfig() Config { return Config{MaxBytes: 1 << 20, MaxAge: time.Hour} }
+
+// testSegSize is the segment size of the test fixture's queues.
+const testSegSize = 512
 
 func entry(p Priority, key, data string) Entry {
 	return Entry{Priority: p, Key: key, Data: []byte(data)}
@@ -230,7 +234,9 @@ func TestAppendErrorCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = q.db.Close() // the file goes away under the queue: the commit fails
+	for _, l := range q.logs { // the files go away under the queue: the commit fails
+		_ = l.active().f.Close()
+	}
 	if err := q.Append(context.Background(), []Entry{entry(Low, "k", "x")}); err == nil {
 		t.Fatal("Append on a closed database succeeded")
 	}
@@ -241,6 +247,8 @@ func TestAppendErrorCounted(t *testing.T) {
 	q.closed = true
 	close(q.done)
 	q.mu.Unlock()
+	q.met.unregister()
+	_ = unlockDir(q.lock)
 }
 
 func TestNextBlocks(t *testing.T) {

@@ -3,8 +3,6 @@ package queue
 import (
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // drops counts entries dropped by retention, by reason.
@@ -12,32 +10,35 @@ type drops struct{ byAge, byBytes int }
 
 // retain drops the entries older than MaxAge, then while the stored bytes
 // exceed MaxBytes the oldest entries, Low priority first. It is called
-// after each group commit and by Next, deletes at most chunk entries per
-// transaction (so a large drop neither holds up appends nor needs much
-// memory) and walks each priority from its oldest key: nothing is kept in
-// memory per entry. A failed delete is logged and retried at the next call.
+// after each group commit and by Next. Handed-out entries are dropped in
+// memory; the others by moving the reader past them: a whole segment's
+// rest at once when all of it goes, else frame by frame. A failed read is
+// logged and retried at the next call. Without Append or Next calls
+// nothing grows, so no timer goroutine is needed.
 func (q *Queue) retain() {
-	var total drops
-	for {
-		d, err := q.retainChunk()
-		total.byAge += d.byAge
-		total.byBytes += d.byBytes
-		if err != nil {
-			q.limited.Error("uplink queue: dropping entries failed", "err", err)
-			break
-		}
-		if d.byAge+d.byBytes < chunk {
-			break
-		}
-	}
-	if total.byAge+total.byBytes == 0 {
+	cutoff := q.now().UnixNano() - int64(q.cfg.MaxAge) // no overflow for times after 1970
+	q.mu.Lock()
+	over := q.overBound(cutoff)
+	q.mu.Unlock()
+	if !over { // the common case, without waiting for a running Next
 		return
 	}
-	q.met.dropped.WithLabelValues(ReasonMaxAge).Add(float64(total.byAge))
-	q.met.dropped.WithLabelValues(ReasonMaxBytes).Add(float64(total.byBytes))
+	q.rmu.Lock()
+	d, err := q.dropOver(cutoff)
+	q.deleteDead()
+	q.rmu.Unlock()
+	if err != nil {
+		q.limited.Error("uplink queue: dropping entries failed", "err", err)
+	}
+	if d.byAge+d.byBytes == 0 {
+		return
+	}
+	q.met.dropped.WithLabelValues(ReasonMaxAge).Add(float64(d.byAge))
+	q.met.dropped.WithLabelValues(ReasonMaxBytes).Add(float64(d.byBytes))
 	q.limited.Warn("uplink queue over its retention bound: dropped oldest entries",
-		ReasonMaxAge, total.byAge, ReasonMaxBytes, total.byBytes,
+		ReasonMaxAge, d.byAge, ReasonMaxBytes, d.byBytes,
 		"max_age", q.cfg.MaxAge, "max_bytes_limit", q.cfg.MaxBytes)
+	q.maybeCheckpoint()
 }
 
 // overBound reports whether anything is to drop. q.mu is held.
@@ -45,93 +46,113 @@ func (q *Queue) overBound(cutoff int64) bool {
 	if q.closed {
 		return false
 	}
-	for _, st := range q.prio {
-		if st.count > 0 && st.oldestAt < cutoff {
+	for _, l := range q.logs {
+		if o := l.oldest(); o != nil && o.at < cutoff {
 			return true
 		}
 	}
 	return q.totalBytes() > q.cfg.MaxBytes
 }
 
-// retainChunk drops up to chunk entries in one write transaction.
-func (q *Queue) retainChunk() (drops, error) {
-	cutoff := q.now().UnixNano() - int64(q.cfg.MaxAge) // no overflow for times after 1970
-	q.mu.Lock()
-	over := q.overBound(cutoff)
-	q.mu.Unlock()
-	if !over { // the common case, without waiting for a running commit
-		return drops{}, nil
-	}
-	q.wmu.Lock()
-	defer q.wmu.Unlock()
-	var r removed
-	q.mu.Lock()
-	if !q.overBound(cutoff) {
-		q.mu.Unlock()
-		return drops{}, nil
-	}
-	q.snapshotOldest(&r)
-	excess := q.totalBytes() - q.cfg.MaxBytes
-	q.mu.Unlock()
-	oldest := r.oldest
+func (q *Queue) totalBytes() int64 { return q.logs[Low].bytes + q.logs[High].bytes }
+
+// dropOver drops, oldest first, the entries appended before cutoff, then
+// (Low first) entries until the bytes are within MaxBytes (rmu held).
+func (q *Queue) dropOver(cutoff int64) (drops, error) {
 	var d drops
-	err := q.db.Update(func(tx *bolt.Tx) (err error) {
-		r = removed{oldest: oldest}
-		d, err = r.dropOver(tx, cutoff, excess)
-		return err
-	})
-	if err != nil {
-		return drops{}, err
-	}
-	q.mu.Lock()
-	q.applyRemoved(&r)
-	for s, p := range q.inflight { // dropped in flight: a later Ack is ignored
-		if s <= r.maxSeq[p] {
-			delete(q.inflight, s)
-		}
-	}
-	q.mu.Unlock()
-	return d, nil
-}
-
-// dropOver deletes, oldest first and at most chunk, the entries appended
-// before cutoff, then (Low first) entries until excess bytes are freed.
-func (r *removed) dropOver(tx *bolt.Tx, cutoff, excess int64) (d drops, err error) {
-	for _, p := range [...]Priority{Low, High} {
-		if d.byAge, err = r.dropFront(tx, p, chunk-r.total(), d.byAge, func(_, v []byte) bool {
-			return appendedOf(v) < cutoff
-		}); err != nil {
+	for _, l := range [...]*plog{q.logs[Low], q.logs[High]} {
+		n, err := q.dropWhile(l, func(o *slot, _ *segment) (bool, bool) {
+			return o.at < cutoff, o.seg.lastAt < cutoff
+		})
+		d.byAge += n
+		if err != nil {
 			return d, err
 		}
 	}
-	for _, p := range [...]Priority{Low, High} {
-		if d.byBytes, err = r.dropFront(tx, p, chunk-r.total(), d.byBytes, func(_, _ []byte) bool {
-			return r.freed() < excess
-		}); err != nil {
+	for _, l := range [...]*plog{q.logs[Low], q.logs[High]} {
+		n, err := q.dropWhile(l, func(_ *slot, s *segment) (bool, bool) {
+			excess := q.totalBytes() - q.cfg.MaxBytes
+			return excess > 0, s.pendBytes <= excess
+		})
+		d.byBytes += n
+		if err != nil {
 			return d, err
 		}
 	}
-	r.finish(tx)
 	return d, nil
 }
 
-// dropFront deletes entries of priority p from the oldest on while drop
-// says so, at most budget of them, and adds their number to n.
-func (r *removed) dropFront(tx *bolt.Tx, p Priority, budget, n int, drop func(k, v []byte) bool) (int, error) {
-	c := tx.Bucket(bucketNames[p]).Cursor()
-	for ; budget > 0; budget-- {
-		k, v := c.First()
-		if k == nil || !drop(k, v) {
-			break
+// dropWhile drops l's oldest entry while drop says so (rmu held). drop
+// gets the oldest entry and, if it is the reader's next, its segment;
+// whole says whether all of that segment's rest may go at once.
+func (q *Queue) dropWhile(l *plog, drop func(o *slot, s *segment) (one, whole bool)) (int, error) {
+	n := 0
+	for {
+		q.mu.Lock()
+		o := l.oldest()
+		if q.closed || o == nil {
+			q.mu.Unlock()
+			return n, nil
 		}
-		r.note(p, k, v)
-		if err := c.Delete(); err != nil {
-			return n, fmt.Errorf("drop %s key %x: %w", p, k, err)
+		one, whole := drop(o, o.seg)
+		if !one {
+			q.mu.Unlock()
+			return n, nil
 		}
-		r.stale[p] = true
+		if i := l.win.head; l.win.front() == o {
+			l.killSlot(i) // handed out: a later Ack is ignored, a nacked one is not handed out
+			q.deleted++
+			q.mu.Unlock()
+			n++
+			continue
+		}
+		if whole && o.seg == l.rd.seg {
+			m := l.skipRest(o.seg)
+			q.deleted += m
+			n += m
+			v := l.view()
+			q.mu.Unlock()
+			if err := q.refreshHead(l, v); err != nil {
+				return n, err
+			}
+			continue
+		}
+		v := l.view()
+		q.mu.Unlock()
+		if err := q.dropHead(l, v); err != nil {
+			return n, err
+		}
 		n++
 	}
-	return n, nil
+}
+
+// dropHead drops the reader's next entry (rmu held).
+func (q *Queue) dropHead(l *plog, v view) error {
+	h, err := q.peekLive(l, v, nil)
+	if err != nil {
+		return err
+	}
+	if h == nil {
+		return fmt.Errorf("%s log: no entry to drop at %s offset %d", l.p, l.rd.seg.path, l.rd.off)
+	}
+	fr, _, err := l.rd.next(v)
+	if err != nil {
+		return err
+	}
+	q.mu.Lock()
+	l.forgetPending(fr.seg, fr.size)
+	q.deleted++
+	q.mu.Unlock()
+	return q.refreshHead(l, v)
+}
+
+// refreshHead finds and publishes the reader's next entry (rmu held).
+func (q *Queue) refreshHead(l *plog, v view) error {
+	next, err := q.peekLive(l, v, nil)
+	q.mu.Lock()
+	q.publishHead(l, next)
+	q.mu.Unlock()
+	return err
 }
 
 // PriorityStats is the backlog of one priority.
@@ -149,7 +170,7 @@ type Stats struct {
 	InFlight   int
 	ByPriority map[Priority]PriorityStats
 	Appends    uint64 // Append calls committed since Open
-	Commits    uint64 // bbolt transactions that committed them (group commit: Appends/Commits per transaction)
+	Commits    uint64 // group commits that wrote them (Appends/Commits calls per commit)
 }
 
 // Stats returns the current backlog, from memory (no disk access).
@@ -157,17 +178,17 @@ func (q *Queue) Stats() Stats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.now().UnixNano()
-	s := Stats{InFlight: len(q.inflight), ByPriority: make(map[Priority]PriorityStats, numPriorities),
-		Appends: q.appends, Commits: q.commits}
+	s := Stats{ByPriority: make(map[Priority]PriorityStats, numPriorities), Appends: q.appends, Commits: q.commits}
 	for _, p := range []Priority{Low, High} {
-		st := q.prio[p]
-		ps := PriorityStats{Entries: st.count, Bytes: st.bytes}
-		if st.count > 0 {
-			ps.OldestAge = time.Duration(max(now-st.oldestAt, 0))
+		l := q.logs[p]
+		ps := PriorityStats{Entries: l.count, Bytes: l.bytes}
+		if o := l.oldest(); o != nil {
+			ps.OldestAge = time.Duration(max(now-o.at, 0))
 		}
 		s.Entries += ps.Entries
 		s.Bytes += ps.Bytes
 		s.OldestAge = max(s.OldestAge, ps.OldestAge)
+		s.InFlight += l.win.inflight
 		s.ByPriority[p] = ps
 	}
 	return s

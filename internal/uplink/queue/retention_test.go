@@ -8,8 +8,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-// size is what one stored entry of this shape counts against MaxBytes.
-func size(e Entry) int64 { return int64(8 + len(encodeRecord(record{Entry: e}))) }
+// size is what one stored entry of this shape counts against MaxBytes:
+// its frame.
+func size(e Entry) int64 { return int64(len(appendFrame(nil, 1, record{Entry: e}))) }
 
 func TestRetention(t *testing.T) {
 	one := entry(Low, "k", "0123456789") // every test entry has this size

@@ -27,7 +27,7 @@ func TestYAML(t *testing.T) {
 	}
 	a, b := cfgs[0], cfgs[1]
 	if a.BearerToken != "tok" || a.Headers["X-Scope-OrgID"] != "site1" || a.Alerts || a.BatchSize != 5000 ||
-		a.Queue.MaxAge != 48*time.Hour || a.Queue.MaxBytes != 1<<30 || !a.Queue.Fsync {
+		a.Queue.MaxAge != 48*time.Hour || a.Queue.MaxBytes != 1<<30 || a.Queue.Fsync {
 		t.Errorf("first entry %+v", a)
 	}
 	if b.Common.Name != "prom" || !b.Alerts || b.BatchSize != 1000 || b.FlushInterval != 2*time.Second || b.Timeout != 10*time.Second {
