@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/borda-edge/borda/internal/alerts"
+	"github.com/borda-edge/borda/internal/auth"
 	"github.com/borda-edge/borda/internal/ban"
 	"github.com/borda-edge/borda/internal/broker"
 	"github.com/borda-edge/borda/internal/config"
@@ -44,6 +45,7 @@ type gateway struct {
 	alerts   *alerts.Dispatcher
 	uplink   *uplink.Uplink
 	banner   *ban.Banner
+	auth     *auth.Hook
 	guard    *httpguard.Guard
 	web      *web.Server
 	reloader *reloader
@@ -102,7 +104,7 @@ func newGateway(cfg config.File, logOut io.Writer, load func() (config.File, err
 	if len(cfg.Uplink.MQTT) > 0 {
 		fwd = g.uplink
 	}
-	hooks := []mqtt.Hook{broker.TapHook(g.pipeline, fwd, limited.With("component", "broker"))}
+	hooks := []mqtt.Hook{g.auth, broker.TapHook(g.pipeline, fwd, limited.With("component", "broker"))}
 	g.broker = broker.New(cfg.Broker, broker.Deps{
 		Logger:       base.With("component", "broker"),
 		Registry:     reg,
@@ -186,7 +188,7 @@ func (l localBroker) PublishFrom(origin, topic string, payload []byte, retain bo
 }
 
 // applyReload applies what a reload may change: the rules (with their
-// actions) and the TLS listeners' certificates. The engine refuses a bad
+// actions), the TLS listeners' certificates and MQTT users and ACLs. The engine refuses a bad
 // rule set whole and keeps the running one; a certificate that does not
 // load leaves its listener on the previous one. Other changed settings are
 // named in a warning: they need a restart.
@@ -194,13 +196,17 @@ func (g *gateway) applyReload(cfg config.File) error {
 	if err := g.rules.Reload(cfg.Rules); err != nil {
 		return err
 	}
-	// Certificates are re-read even when the config did not change: a
-	// renewal replaces the files in place.
+	// Certificates and the password file are re-read even when the config
+	// did not change: a renewal or `borda passwd` replaces them in place.
 	if err := g.broker.ReloadTLS(); err != nil {
 		return fmt.Errorf("rules reloaded, but TLS certificates kept: %w", err)
 	}
+	if err := g.auth.Apply(cfg.Auth); err != nil {
+		return fmt.Errorf("rules and certificates reloaded, but MQTT users and ACLs kept: %w", err)
+	}
 	running := g.cfg
 	running.Rules, cfg.Rules = rules.Config{}, rules.Config{}
+	running.Auth, cfg.Auth = auth.Config{}, auth.Config{}
 	if !reflect.DeepEqual(running, cfg) {
 		g.log.Warn("reload applied the rules only; other changed settings take effect after a restart")
 	}

@@ -36,6 +36,8 @@ Usage:
   borda check -c FILE     validate a configuration file and print every problem
   borda simulate [flags]  simulate a device fleet against an MQTT broker (borda simulate -h)
   borda bench [flags]     run benchmark scenarios side by side with Mosquitto (borda bench -h)
+  borda passwd [-c] [-b] [-D] [-cost N] FILE USER [PASSWORD]
+                          manage MQTT users in a password file (like mosquitto_passwd)
   borda version           print version, commit and Go version
 
 The configuration file may also be given with BORDA_CONFIG.
@@ -56,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdBench(args, stdout, stderr)
 	case "simulate":
 		return cmdSimulate(args, stdout, stderr)
+	case "passwd":
+		return runPasswd(args, os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return 0

@@ -7,12 +7,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/borda-edge/borda/internal/auth"
 	"github.com/borda-edge/borda/internal/ban"
 	"github.com/borda-edge/borda/internal/httpguard"
 	"github.com/borda-edge/borda/internal/web"
 )
 
-// newSecurity builds the ban component (fail2ban semantics for MQTT and
+// newSecurity builds MQTT authentication and ACLs, the ban component (fail2ban semantics for MQTT and
 // HTTP authentication failures, per-IP connection rate) and the HTTP
 // guard. The ban logger is never rate-limited: fail2ban and SIEMs read
 // every "auth failed" and "ip banned" line.
@@ -26,6 +27,15 @@ func (g *gateway) newSecurity(base, limited *slog.Logger, reg *prometheus.Regist
 	})
 	if err != nil {
 		return fmt.Errorf("bans: %w", err)
+	}
+	g.auth, err = auth.New(g.cfg.Auth, auth.Deps{
+		Logger:   base.With("component", "auth"),
+		Limited:  limited.With("component", "auth"),
+		Registry: reg,
+		Failures: g.banner.Reporter(ban.SourceMQTT),
+	})
+	if err != nil {
+		return fmt.Errorf("auth: %w", err)
 	}
 	g.guard, err = httpguard.New(g.cfg.HTTP.Guard, httpguard.Deps{
 		Logger:   base.With("component", "http"),

@@ -5,10 +5,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	mqtt3 "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/borda-edge/borda/internal/auth"
 	"github.com/borda-edge/borda/internal/httpguard"
 	"github.com/borda-edge/borda/internal/testkit"
 )
@@ -92,7 +96,9 @@ func do(t *testing.T, c *http.Client, method, url, token, body string) int {
 func doBody(t *testing.T, c *http.Client, method, url, token string) string {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -103,4 +109,59 @@ func doBody(t *testing.T, c *http.Client, method, url, token string) string {
 		t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, b)
 	}
 	return fmt.Sprint(string(b))
+}
+
+// TestMQTTAuthACLAndBan: users from a password file made by `borda
+// passwd`; a user may publish under its own name only (ACL with %u); five
+// wrong passwords from 127.0.0.1 ban it, after which even the right
+// password is refused at accept, while 127.0.0.2 is unaffected.
+func TestMQTTAuthACLAndBan(t *testing.T) {
+	pwFile := filepath.Join(t.TempDir(), "passwd")
+	var out, errb strings.Builder
+	if code := runPasswd([]string{"-c", "-b", "-cost", "10", pwFile, "dev1", "s3cret-pass"}, strings.NewReader(""), &out, &errb); code != 0 {
+		t.Fatalf("borda passwd: %d %s", code, errb.String())
+	}
+	cfg := testConfig(t)
+	cfg.Bans.AllowList = nil
+	cfg.Auth.PasswordFile = pwFile
+	cfg.Auth.ACL = []auth.Rule{{User: "%any", Topic: "sensors/%u/#", Access: "readwrite"}}
+	g := startGateway(t, cfg)
+
+	connect := func(from, user, pass string) (mqtt3.Client, error) {
+		o := mqtt3.NewClientOptions().AddBroker("tcp://"+g.mqttAddr()).SetClientID(fmt.Sprintf("c-%s-%d", from, time.Now().UnixNano())).
+			SetUsername(user).SetPassword(pass).SetAutoReconnect(false).SetConnectTimeout(5*time.Second).
+			SetDialer(&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second})
+		c := mqtt3.NewClient(o)
+		tok := c.Connect()
+		if !tok.WaitTimeout(10 * time.Second) {
+			return nil, fmt.Errorf("connect timed out")
+		}
+		return c, tok.Error()
+	}
+	good, err := connect("127.0.0.2", "dev1", "s3cret-pass")
+	if err != nil {
+		t.Fatalf("right password: %v", err)
+	}
+	waitToken(t, "publish own topic", good.Publish("sensors/dev1/temperature", 1, false, `{"value":21}`))
+	good.Disconnect(100)
+
+	for i := range 5 {
+		if _, err := connect("127.0.0.1", "dev1", "wrong"); err == nil {
+			t.Fatalf("wrong password %d accepted", i+1)
+		}
+	}
+	if _, err := connect("127.0.0.1", "dev1", "s3cret-pass"); err == nil {
+		t.Fatal("banned IP connected with the right password")
+	}
+	if c, err := connect("127.0.0.2", "dev1", "s3cret-pass"); err != nil {
+		t.Fatalf("another IP after the ban: %v", err)
+	} else {
+		c.Disconnect(100)
+	}
+	metrics := doBody(t, clientFrom("127.0.0.2"), "GET", g.httpURL()+"/metrics", "")
+	for _, want := range []string{"borda_bans_active 1", `borda_mqtt_auth_failures_total{reason="bad_password"} 5`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 }

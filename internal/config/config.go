@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/borda-edge/borda/internal/alerts"
+	"github.com/borda-edge/borda/internal/auth"
 	"github.com/borda-edge/borda/internal/ban"
 	"github.com/borda-edge/borda/internal/broker"
 	"github.com/borda-edge/borda/internal/ingest"
@@ -42,6 +43,9 @@ type File struct {
 	HTTP        web.Config     `yaml:"http"`
 	// Uplink is the store-and-forward outputs (MQTT bridges to the cloud).
 	Uplink uplink.Config `yaml:"uplink"`
+	// Auth is MQTT authentication (password file, inline users, client
+	// certificates) and topic ACLs.
+	Auth auth.Config `yaml:"auth"`
 	// Bans is the built-in brute-force protection (fail2ban semantics) and
 	// the per-IP connection rate of the MQTT listeners.
 	Bans ban.Config `yaml:"bans"`
@@ -77,6 +81,7 @@ func Default() File {
 		Rules:  defaultRules(),
 		Alerts: alerts.DefaultConfig(),
 		HTTP:   web.DefaultConfig(),
+		Auth:   auth.DefaultConfig(),
 		Bans:   ban.DefaultConfig(),
 	}
 }
@@ -168,6 +173,7 @@ func (f File) problems() []string {
 		{"alerts", f.Alerts.Validate()},
 		{"http", f.HTTP.Validate()},
 		{"uplink", f.Uplink.Validate()},
+		{"auth", f.Auth.Validate()},
 		{"bans", f.Bans.Validate()},
 	}
 	for _, s := range sections {
