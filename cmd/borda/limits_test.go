@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/borda-edge/borda/internal/testkit"
 )
@@ -122,4 +125,47 @@ func TestMaxConnections(t *testing.T) {
 	testkit.Eventually(t, 5*time.Second, series, func() bool { return g.metric(t, series) == 1 })
 	waitToken(t, "publish", pub.Publish("mc/x", 0, false, "ok"))
 	rec.wait(t, 1)
+}
+
+// TestPublishRateLimit: with max_publish_rate 10/s, a MQTT 5 client that
+// publishes 40 QoS 1 messages at once gets the burst (10, plus what refills
+// meanwhile) accepted and the rest refused with reason 0x96; every refusal
+// is counted and refused messages reach no subscriber.
+func TestPublishRateLimit(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Broker.MaxPublishRate = 10
+	g := startGateway(t, cfg)
+	rec := newReceived()
+	sub := v5Client(t, g.mqttAddr(), "rate-sub", true, rec)
+	v5Subscribe(t, sub, "rate/#", 1)
+	pub := v5Client(t, g.mqttAddr(), "rate-pub", true, nil)
+	const sent = 40
+	accepted, refused := 0, 0
+	for i := range sent {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		resp, err := pub.Publish(ctx, &paho.Publish{Topic: "rate/x", Payload: []byte(fmt.Sprint(i)), QoS: 1})
+		cancel()
+		if resp == nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+		switch rc := resp.ReasonCode; rc { // paho returns an error too for codes >= 0x80
+		case 0:
+			accepted++
+		case 0x96:
+			refused++
+		default:
+			t.Fatalf("publish %d: reason code %#x", i, rc)
+		}
+	}
+	if accepted < 10 || refused < 10 || accepted+refused != sent {
+		t.Fatalf("accepted %d, refused %d of %d with a 10/s limit", accepted, refused, sent)
+	}
+	if got := g.metric(t, `borda_mqtt_publish_rejected_total{reason="publish_rate"}`); got != float64(refused) {
+		t.Fatalf("publish_rate rejections counted %v, want %d", got, refused)
+	}
+	rec.wait(t, accepted)
+	time.Sleep(200 * time.Millisecond)
+	if n := rec.count(); n != accepted {
+		t.Fatalf("subscriber got %d messages, want the %d accepted", n, accepted)
+	}
 }

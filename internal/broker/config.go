@@ -26,6 +26,11 @@ type Config struct {
 	// MessageSizeLimit is the largest accepted PUBLISH payload in bytes
 	// (Mosquitto message_size_limit). Larger ones are refused and counted.
 	MessageSizeLimit int `yaml:"message_size_limit"`
+	// MaxPublishRate bounds the messages one client may publish per second
+	// (token bucket, burst of one second's worth); past it messages are
+	// refused and counted (MQTT 5 QoS 1/2: PUBACK 0x96 message rate too
+	// high). 0 means unlimited.
+	MaxPublishRate float64 `yaml:"max_publish_rate"`
 	// MaxPacketSize is the largest accepted MQTT packet in bytes; a client
 	// sending a larger one is disconnected. 0 means message_size_limit plus
 	// room for topic and properties.
@@ -136,6 +141,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxPacketSize != 0 && (c.MaxPacketSize < c.MessageSizeLimit || c.MaxPacketSize > 268435455) {
 		add("max_packet_size: %d must be 0 or between message_size_limit (%d) and 268435455", c.MaxPacketSize, c.MessageSizeLimit)
+	}
+	if c.MaxPublishRate < 0 {
+		add("max_publish_rate: %g is negative (0 means unlimited)", c.MaxPublishRate)
 	}
 	if c.MessageExpiry < 0 {
 		add("message_expiry: %s is negative", c.MessageExpiry)

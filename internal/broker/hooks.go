@@ -3,7 +3,10 @@ package broker
 import (
 	"bytes"
 	"log/slog"
+	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -17,6 +20,7 @@ type guardHook struct {
 	metrics *metrics
 	log     *slog.Logger // rate-limited
 	now     func() time.Time
+	rates   sync.Map // *mqtt.Client → *rate.Limiter (max_publish_rate)
 }
 
 func (h *guardHook) ID() string { return "borda-guard" }
@@ -31,6 +35,7 @@ func (h *guardHook) Provides(b byte) bool {
 		mqtt.OnPacketIDExhausted,
 		mqtt.OnRetainedExpired,
 		mqtt.OnClientExpired,
+		mqtt.OnDisconnect,
 	}, []byte{b})
 }
 
@@ -61,7 +66,13 @@ func (h *guardHook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Pa
 // MQTT 3.1.1 publisher is still acknowledged (it cannot be told why) and
 // an MQTT 5 publisher at QoS 1/2 gets reason code 0x95 (packet too large).
 func (h *guardHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
-	if len(pk.Payload) <= h.cfg.MessageSizeLimit || cl.Net.Inline {
+	if cl.Net.Inline {
+		return pk, nil
+	}
+	if !h.allowRate(cl) {
+		return h.refuseRate(cl, pk)
+	}
+	if len(pk.Payload) <= h.cfg.MessageSizeLimit {
 		return pk, nil
 	}
 	h.metrics.rejected.WithLabelValues(rejectTooLarge).Inc()
@@ -72,6 +83,35 @@ func (h *guardHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packe
 	}
 	return pk, packets.CodeSuccessIgnore
 }
+
+// allowRate takes one message from the client's max_publish_rate bucket.
+func (h *guardHook) allowRate(cl *mqtt.Client) bool {
+	if h.cfg.MaxPublishRate <= 0 {
+		return true
+	}
+	v, ok := h.rates.Load(cl)
+	if !ok {
+		burst := max(1, int(h.cfg.MaxPublishRate))
+		v, _ = h.rates.LoadOrStore(cl, rate.NewLimiter(rate.Limit(h.cfg.MaxPublishRate), burst))
+	}
+	return v.(*rate.Limiter).Allow()
+}
+
+// refuseRate drops a message over max_publish_rate: MQTT 5 QoS 1/2
+// publishers get PUBACK/PUBREC 0x96; others are acknowledged as usual (3.1.1
+// has no way to say why), like an oversized message.
+func (h *guardHook) refuseRate(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	h.metrics.rejected.WithLabelValues(rejectRate).Inc()
+	h.log.Warn("publish over max_publish_rate refused", "client", cl.ID, "topic", pk.TopicName,
+		"limit_per_second", h.cfg.MaxPublishRate)
+	if cl.Properties.ProtocolVersion == 5 && pk.FixedHeader.Qos > 0 {
+		return pk, packets.ErrMessageRateTooHigh
+	}
+	return pk, packets.CodeSuccessIgnore
+}
+
+// OnDisconnect forgets the client's publish-rate bucket.
+func (h *guardHook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) { h.rates.Delete(cl) }
 
 // OnPublishDropped: the client's pending-write buffer was full.
 func (h *guardHook) OnPublishDropped(cl *mqtt.Client, pk packets.Packet) {

@@ -20,6 +20,7 @@ const (
 const (
 	rejectTooLarge     = "message_too_large"
 	rejectInvalidTopic = "invalid_topic"
+	rejectRate         = "publish_rate"
 )
 
 type metrics struct {
@@ -49,7 +50,7 @@ func newMetrics(reg prometheus.Registerer, info *system.Info) *metrics {
 	for _, r := range []string{dropWritesPending, dropPacketIDs, dropExpired, dropSessionEnded} {
 		m.drops[r] = new(atomic.Int64)
 	}
-	for _, r := range []string{rejectTooLarge, rejectInvalidTopic} {
+	for _, r := range []string{rejectTooLarge, rejectInvalidTopic, rejectRate} {
 		m.rejected.WithLabelValues(r)
 	}
 	reg.MustRegister(m.rejected, m.connErrors, m.retainedExpired, m.sessionsExpired,
