@@ -117,3 +117,27 @@ func TestMutualTLSAndCertificateReload(t *testing.T) {
 		t.Fatal("after rotation the old certificate is still served")
 	}
 }
+
+// TestWebSocketOverTLS: MQTT over secure WebSocket (wss://) on a websocket
+// listener with a tls block.
+func TestWebSocketOverTLS(t *testing.T) {
+	certFile, keyFile, pool := testkit.SelfSignedCert(t, t.TempDir())
+	cfg := testConfig(t)
+	cfg.Broker.Listeners = append(cfg.Broker.Listeners, broker.ListenerConfig{
+		Name: "wss", Protocol: broker.ProtocolWebsocket, Address: "127.0.0.1",
+		TLS: &broker.TLSConfig{CertFile: certFile, KeyFile: keyFile},
+	})
+	g := startGateway(t, cfg)
+	rec := newReceived()
+	sub := v5Client(t, g.mqttAddr(), "wss-sub", true, rec)
+	v5Subscribe(t, sub, "wss/#", 1)
+	opts := mqtt3.NewClientOptions().AddBroker("wss://"+g.broker.Addr("wss").String()+"/mqtt").SetClientID("wss-pub").
+		SetTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}).SetAutoReconnect(false)
+	pub := mqtt3.NewClient(opts)
+	waitToken(t, "connect over wss", pub.Connect())
+	defer pub.Disconnect(100)
+	waitToken(t, "publish over wss", pub.Publish("wss/hello", 1, false, "over secure websocket"))
+	if got := rec.wait(t, 1)[0]; got.payload != "over secure websocket" {
+		t.Fatalf("got %+v", got)
+	}
+}
