@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -20,6 +19,8 @@ import (
 	"github.com/borda-edge/borda/internal/testkit"
 )
 
+type syncBuffer = testkit.SyncBuffer
+
 // testConfig is the default configuration on loopback, free ports and a
 // temporary data directory.
 func testConfig(t *testing.T) config.File {
@@ -36,23 +37,6 @@ func testConfig(t *testing.T) config.File {
 		t.Fatal(err)
 	}
 	return cfg
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // testGateway is a gateway running in-process for one test.

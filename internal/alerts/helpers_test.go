@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/borda-edge/borda/internal/testkit"
 	"log/slog"
 	"sync"
 	"testing"
@@ -17,6 +18,8 @@ import (
 	"github.com/borda-edge/borda/internal/telemetry"
 )
 
+type clock = testkit.Clock
+
 func TestMain(m *testing.M) {
 	redis.SetLogger(RedisLogger{L: slog.New(slog.DiscardHandler)}) // the test binary's go-redis
 	goleak.VerifyTestMain(m)
@@ -25,25 +28,7 @@ func TestMain(m *testing.M) {
 // t0 is a fixed alert time: 2023-11-14T22:13:20Z.
 var t0 = time.Unix(1700000000, 0).UTC()
 
-// clock is an injectable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{now: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock(t time.Time) *clock { return testkit.NewClock(t) }
 
 // message is one publish seen by fakePublisher.
 type message struct {

@@ -28,10 +28,10 @@ func TestBanAfterExactlyMaxRetryFailures(t *testing.T) {
 	if isBanned(f.b, "203.0.113.8") {
 		t.Error("another IP is banned")
 	}
-	if got := len(f.log.lines(`msg="auth failed" component=ban ip=203.0.113.7 source=mqtt reason=bad_password`)); got != 5 {
+	if got := len(logLines(f.log, `msg="auth failed" component=ban ip=203.0.113.7 source=mqtt reason=bad_password`)); got != 5 {
 		t.Errorf("auth failed lines = %d, want 5:\n%s", got, f.log)
 	}
-	banned := f.log.lines(`msg="ip banned"`)
+	banned := logLines(f.log, `msg="ip banned"`)
 	want := `level=WARN msg="ip banned" component=ban ip=203.0.113.7 source=mqtt reason=bad_password failures=5 ban_seconds=3600 until=2023-11-14T23:22:20Z`
 	if len(banned) != 1 || !strings.HasSuffix(banned[0], want) {
 		t.Errorf("ban lines = %q, want one ending in %q", banned, want)
@@ -43,7 +43,7 @@ func TestBanAfterExactlyMaxRetryFailures(t *testing.T) {
 	}
 	// Further failures of a banned IP are logged but do not ban it again.
 	f.fail("203.0.113.7", 5)
-	if got := len(f.log.lines(`msg="ip banned"`)); got != 1 {
+	if got := len(logLines(f.log, `msg="ip banned"`)); got != 1 {
 		t.Errorf("ban lines after more failures = %d, want 1", got)
 	}
 }
@@ -82,7 +82,7 @@ func TestBanExpiresAfterBanTime(t *testing.T) {
 		t.Fatal("still banned after ban_time (before the sweep)")
 	}
 	f.b.expire()
-	lines := f.log.lines(`msg="ban expired"`)
+	lines := logLines(f.log, `msg="ban expired"`)
 	want := `msg="ban expired" component=ban ip=192.0.2.1 source=mqtt reason=bad_password cause=expired banned_seconds=3600`
 	if len(lines) != 1 || !strings.HasSuffix(lines[0], want) {
 		t.Errorf("expiry lines = %q, want one ending in %q", lines, want)
@@ -109,7 +109,7 @@ func TestRunLiftsExpiredBans(t *testing.T) {
 	f.fail("192.0.2.9", 5)
 	f.clock.Advance(2 * time.Hour)
 	testkit.Eventually(t, 5*time.Second, "the sweep to lift the ban", func() bool {
-		return len(f.log.lines(`msg="ban expired"`)) == 1
+		return len(logLines(f.log, `msg="ban expired"`)) == 1
 	})
 }
 
@@ -136,7 +136,7 @@ func TestBansSurviveRestart(t *testing.T) {
 		got[0].Reason != want.Reason || got[0].Failures != 5 {
 		t.Errorf("ban after restart = %+v, want %+v", got[0], want)
 	}
-	if n := len(g.log.lines(`msg="ban expired"`)); n != 2 {
+	if n := len(logLines(g.log, `msg="ban expired"`)); n != 2 {
 		t.Errorf("expired at open: %d lines, want 2:\n%s", n, g.log)
 	}
 	if gauge := testkit.MetricValue(t, g.reg, "borda_bans_active"); gauge != 1 {
@@ -156,10 +156,10 @@ func TestAllowListedIPsAreNeverBanned(t *testing.T) {
 		t.Errorf("failures counted = %v, want 26", got)
 	}
 	// max_retry lines go to the stable log; past that they are rate-limited.
-	if got := len(f.log.lines(`msg="auth failed" component=ban ip=127.0.0.1 source=mqtt reason=bad_password allow_listed=true`)); got != 5 {
+	if got := len(logLines(f.log, `msg="auth failed" component=ban ip=127.0.0.1 source=mqtt reason=bad_password allow_listed=true`)); got != 5 {
 		t.Errorf("stable lines for 127.0.0.1 = %d, want 5", got)
 	}
-	if got := len(f.limited.lines(`msg="auth failed"`)); got != 1 {
+	if got := len(logLines(f.limited, `msg="auth failed"`)); got != 1 {
 		t.Errorf("rate-limited lines = %d, want 1 (the rest folded)", got)
 	}
 	f.fail("10.1.1.1", 5)
@@ -204,7 +204,7 @@ func TestMaxBansLiftsTheSoonestExpiring(t *testing.T) {
 	if isBanned(f.b, "192.0.2.1") || !isBanned(f.b, "192.0.2.2") || !isBanned(f.b, "192.0.2.3") {
 		t.Fatalf("bans = %+v, want 192.0.2.2 and 192.0.2.3", f.b.List())
 	}
-	if n := len(f.log.lines(`msg="ip unbanned" component=ban ip=192.0.2.1 source=mqtt reason=bad_password cause=max_bans`)); n != 1 {
+	if n := len(logLines(f.log, `msg="ip unbanned" component=ban ip=192.0.2.1 source=mqtt reason=bad_password cause=max_bans`)); n != 1 {
 		t.Errorf("max_bans unban lines = %d, want 1:\n%s", n, f.log)
 	}
 }
@@ -224,7 +224,7 @@ func TestUnbanForgetsFailures(t *testing.T) {
 	if isBanned(f.b, "192.0.2.1") {
 		t.Fatal("banned again after 4 failures following an unban")
 	}
-	if n := len(f.log.lines(`msg="ip unbanned" component=ban ip=192.0.2.1 source=mqtt reason=bad_password cause=api`)); n != 1 {
+	if n := len(logLines(f.log, `msg="ip unbanned" component=ban ip=192.0.2.1 source=mqtt reason=bad_password cause=api`)); n != 1 {
 		t.Errorf("unban lines = %d:\n%s", n, f.log)
 	}
 }
@@ -238,7 +238,7 @@ func TestDisabledLogsButNeverBans(t *testing.T) {
 	if isBanned(f.b, "192.0.2.1") {
 		t.Fatal("banned while disabled")
 	}
-	if n := len(f.log.lines(`msg="auth failed"`)); n != 10 {
+	if n := len(logLines(f.log, `msg="auth failed"`)); n != 10 {
 		t.Errorf("auth failed lines = %d, want 10 (for an external fail2ban)", n)
 	}
 }

@@ -1,8 +1,8 @@
 package ban
 
 import (
-	"bytes"
 	"context"
+	"github.com/borda-edge/borda/internal/testkit"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -16,51 +16,19 @@ import (
 	"github.com/borda-edge/borda/internal/logging"
 )
 
+type clock = testkit.Clock
+type syncBuffer = testkit.SyncBuffer
+
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // t0 is a fixed start time: 2023-11-14T22:13:20Z.
 var t0 = time.Unix(1700000000, 0).UTC()
 
-// clock is an injectable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+func newClock() *clock { return testkit.NewClock(t0) }
 
 // lines returns the logged lines containing substr.
-func (s *syncBuffer) lines(substr string) []string {
+// logLines returns the logged lines of s containing substr.
+func logLines(s *syncBuffer, substr string) []string {
 	var out []string
 	for _, l := range strings.Split(s.String(), "\n") {
 		if l != "" && strings.Contains(l, substr) {

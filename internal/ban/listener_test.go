@@ -189,7 +189,7 @@ func TestBannedIPIsClosedBeforeAnyRead(t *testing.T) {
 	if !echoes(t, dialFrom(t, "127.0.0.2", addr)) {
 		t.Fatal("not served after unban")
 	}
-	if n := len(f.limited.lines(`msg="connection refused: banned" component=ban listener=mqtt ip=127.0.0.2`)); n != 1 {
+	if n := len(logLines(f.limited, `msg="connection refused: banned" component=ban listener=mqtt ip=127.0.0.2`)); n != 1 {
 		t.Errorf("refusal log lines = %d:\n%s", n, f.limited)
 	}
 }

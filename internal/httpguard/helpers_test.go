@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/borda-edge/borda/internal/testkit"
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +19,9 @@ import (
 	"github.com/borda-edge/borda/internal/logging"
 )
 
+type frozen = testkit.Clock
+type syncBuffer = testkit.SyncBuffer
+
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const (
@@ -26,41 +29,6 @@ const (
 	testUser     = "telegraf"
 	testPassword = "pa55word-xyz"
 )
-
-// frozen is a clock that stands still unless advanced.
-type frozen struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *frozen) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *frozen) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // testConfig is the default with credentials and no rate-limit allow list
 // (tests come from loopback).
@@ -84,7 +52,7 @@ type env struct {
 
 func newEnv(t *testing.T, cfg Config) *env {
 	t.Helper()
-	e := &env{clock: &frozen{now: time.Unix(1700000000, 0)}, log: &syncBuffer{}, reg: prometheus.NewRegistry()}
+	e := &env{clock: testkit.NewClock(time.Unix(1700000000, 0)), log: &syncBuffer{}, reg: prometheus.NewRegistry()}
 	base := logging.New(logging.DefaultConfig(), e.log)
 	bcfg := ban.DefaultConfig()
 	bcfg.AllowList = nil
