@@ -46,6 +46,7 @@ func TestVersion(t *testing.T) {
 func TestCheck(t *testing.T) {
 	valid := writeFile(t, "ok.yaml", "broker:\n  max_connections: 10\n")
 	invalid := writeFile(t, "bad.yaml", "broker:\n  listeners:\n    - {name: a, protocol: mqtt, port: 1883}\n    - {name: b, protocol: mqtt, port: 70000}\n  max_conections: 5\n")
+	badPasswd := writeFile(t, "bad.yaml", "auth:\n  password_file: "+writeFile(t, "passwd", "dev1:plaintext\n")+"\n")
 	tests := []struct {
 		name       string
 		args       []string
@@ -60,6 +61,7 @@ func TestCheck(t *testing.T) {
 			invalid + ": broker.max_conections: unknown field (line 5)",
 		}},
 		{"BORDA_CONFIG", []string{"check"}, invalid, 1, "", []string{"70000 is not a valid port"}},
+		{"password file content", []string{"check", "-c", badPasswd}, "", 1, "", []string{"auth.password_file:", "line 1"}},
 		{"no file", []string{"check"}, "", 2, "", []string{"no configuration file given"}},
 		{"missing file", []string{"check", "-c", "/nonexistent/borda.yaml"}, "", 1, "", []string{"/nonexistent/borda.yaml"}},
 		{"unknown command", []string{"frobnicate"}, "", 2, "", []string{`unknown command "frobnicate"`}},

@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/borda-edge/borda/internal/auth"
 	"github.com/borda-edge/borda/internal/config"
 )
 
@@ -122,9 +123,16 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "borda check: no configuration file given (-c FILE or BORDA_CONFIG)")
 		return 2
 	}
-	if _, err := loadConfig(f); err != nil {
+	cfg, err := loadConfig(f)
+	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	if cfg.Auth.PasswordFile != "" { // the files a running borda would read
+		if _, err := auth.LoadPasswordFile(cfg.Auth.PasswordFile); err != nil {
+			fmt.Fprintf(stderr, "%s: auth.password_file: %v\n", f.configPath, err)
+			return 1
+		}
 	}
 	fmt.Fprintf(stdout, "%s: configuration is valid\n", f.configPath)
 	return 0

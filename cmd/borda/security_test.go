@@ -128,8 +128,8 @@ func TestMQTTAuthACLAndBan(t *testing.T) {
 	g := startGateway(t, cfg)
 
 	connect := func(from, user, pass string) (mqtt3.Client, error) {
-		o := mqtt3.NewClientOptions().AddBroker("tcp://"+g.mqttAddr()).SetClientID(fmt.Sprintf("c-%s-%d", from, time.Now().UnixNano())).
-			SetUsername(user).SetPassword(pass).SetAutoReconnect(false).SetConnectTimeout(5*time.Second).
+		o := mqtt3.NewClientOptions().AddBroker("tcp://" + g.mqttAddr()).SetClientID(fmt.Sprintf("c-%s-%d", from, time.Now().UnixNano())).
+			SetUsername(user).SetPassword(pass).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second).
 			SetDialer(&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second})
 		c := mqtt3.NewClient(o)
 		tok := c.Connect()

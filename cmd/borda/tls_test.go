@@ -131,7 +131,7 @@ func TestWebSocketOverTLS(t *testing.T) {
 	rec := newReceived()
 	sub := v5Client(t, g.mqttAddr(), "wss-sub", true, rec)
 	v5Subscribe(t, sub, "wss/#", 1)
-	opts := mqtt3.NewClientOptions().AddBroker("wss://"+g.broker.Addr("wss").String()+"/mqtt").SetClientID("wss-pub").
+	opts := mqtt3.NewClientOptions().AddBroker("wss://" + g.broker.Addr("wss").String() + "/mqtt").SetClientID("wss-pub").
 		SetTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}).SetAutoReconnect(false)
 	pub := mqtt3.NewClient(opts)
 	waitToken(t, "connect over wss", pub.Connect())
