@@ -31,6 +31,23 @@ type output interface {
 	Name() string
 	Run(ctx context.Context) error
 	Ready() <-chan struct{}
+	Pause()
+	Resume()
+}
+
+// Pause stops every output from connecting and sending (the connectivity
+// monitor found the network down); readings keep being queued.
+func (u *Uplink) Pause() {
+	for _, o := range u.all {
+		o.Pause()
+	}
+}
+
+// Resume lets every output connect and send again.
+func (u *Uplink) Resume() {
+	for _, o := range u.all {
+		o.Resume()
+	}
 }
 
 // Uplink is every configured output.

@@ -30,6 +30,8 @@ type fakeOutput struct {
 func newFake(name string) *fakeOutput { return &fakeOutput{name: name, ready: make(chan struct{})} }
 
 func (f *fakeOutput) Name() string           { return f.name }
+func (f *fakeOutput) Pause()                 {}
+func (f *fakeOutput) Resume()                {}
 func (f *fakeOutput) Ready() <-chan struct{} { return f.ready }
 func (f *fakeOutput) Run(ctx context.Context) error {
 	if f.failRun != nil {

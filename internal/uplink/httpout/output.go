@@ -77,6 +77,7 @@ type Output struct {
 	status  *link.Status
 	client  *http.Client
 	bw      *link.Bandwidth
+	gate    *link.Gate
 
 	ready chan struct{} // closed when the queue is open
 	done  chan struct{} // closed when Run has ended
@@ -114,13 +115,29 @@ func New(c Common, f Format, d Deps) (*Output, error) {
 		limited: d.Limited.With("component", "uplink", "output", c.Name),
 		sel:     newSelector(c.Measurements, c.ExcludeMeasurements),
 		met:     link.NewMetrics(c.Name), xmet: newMetrics(c.Name), client: client,
-		bw: link.NewBandwidth(c.MaxBytesPerSecond), ready: make(chan struct{}), done: make(chan struct{})}
+		bw: link.NewBandwidth(c.MaxBytesPerSecond), gate: link.NewGate(),
+		ready: make(chan struct{}), done: make(chan struct{})}
 	o.status = link.NewStatus(link.StatusTopic(c.Name, c.StatusTopic), d.Local, o.met, log)
 	return o, nil
 }
 
 // Name is the output's name.
 func (o *Output) Name() string { return o.cfg.Name }
+
+// Pause stops sending (after the request under way) until Resume: the
+// connectivity monitor found the network down. Append keeps queueing.
+func (o *Output) Pause() {
+	if o.gate.Pause() {
+		o.log.Info("uplink paused")
+	}
+}
+
+// Resume lets the output send again.
+func (o *Output) Resume() {
+	if o.gate.Resume() {
+		o.log.Info("uplink resumed")
+	}
+}
 
 // Ready is closed once Run has opened the queue.
 func (o *Output) Ready() <-chan struct{} { return o.ready }

@@ -47,6 +47,13 @@ func (b *batch) seqs() []uint64 {
 // loop sends batches until ctx ends.
 func (s *sender) loop(ctx context.Context) {
 	for {
+		if s.o.gate.Paused() {
+			s.o.status.Set(link.Offline)
+			s.retry.Reset()
+		}
+		if s.o.gate.Wait(ctx) != nil {
+			return
+		}
 		b, err := s.collect(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -56,6 +63,10 @@ func (s *sender) loop(ctx context.Context) {
 			if !sleep(ctx, s.retry.Next()) {
 				return
 			}
+			continue
+		}
+		if s.o.gate.Paused() { // paused while the batch was collected
+			s.q.Nack(b.seqs()...)
 			continue
 		}
 		wait := s.deliver(ctx, b)

@@ -376,3 +376,22 @@ func TestPrecision(t *testing.T) {
 		})
 	}
 }
+
+// TestPauseResume: a paused output sends nothing (the connectivity
+// monitor said the network is down) while Append keeps queueing; after
+// Resume every point arrives.
+func TestPauseResume(t *testing.T) {
+	s := testkit.StartInfluxd(t)
+	s.CreateDatabase(t, "paused")
+	cfg := testConfig(s.URL)
+	cfg.Database = "paused"
+	r := start(t, cfg, t.TempDir())
+	r.O.Pause()
+	appendAll(t, r.O, readings("sensors_temperature", 0, 100, time.Now().Add(-time.Hour)), 10)
+	time.Sleep(300 * time.Millisecond) // several flush intervals
+	if got := values(t, s, "paused", "sensors_temperature"); len(got) != 0 {
+		t.Fatalf("paused output delivered %d points", len(got))
+	}
+	r.O.Resume()
+	waitValues(t, s, "paused", "sensors_temperature", 100)
+}

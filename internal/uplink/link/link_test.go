@@ -91,3 +91,36 @@ func TestStatusPublishesChangesOnly(t *testing.T) {
 type publisherFunc func(string, []byte, bool, byte) error
 
 func (f publisherFunc) Publish(t string, p []byte, r bool, q byte) error { return f(t, p, r, q) }
+
+func TestGate(t *testing.T) {
+	g := NewGate()
+	if err := g.Wait(context.Background()); err != nil || g.Paused() {
+		t.Fatal("a new gate is not open")
+	}
+	if !g.Pause() || g.Pause() {
+		t.Fatal("Pause did not report the change once")
+	}
+	select {
+	case <-g.PausedC():
+	default:
+		t.Fatal("PausedC not closed while paused")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := g.Wait(ctx); err == nil {
+		t.Fatal("Wait passed a paused gate")
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.Wait(context.Background()) }()
+	if !g.Resume() || g.Resume() {
+		t.Fatal("Resume did not report the change once")
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-g.PausedC():
+		t.Fatal("PausedC closed while open")
+	default:
+	}
+}

@@ -53,6 +53,7 @@ type Bridge struct {
 	met    *metrics
 	status *link.Status
 	bw     *link.Bandwidth
+	gate   *link.Gate
 
 	ready chan struct{} // closed when the queue is open
 	done  chan struct{} // closed when Run has ended
@@ -88,7 +89,23 @@ func New(cfg Config, d Deps) (*Bridge, error) {
 	return &Bridge{cfg: cfg, deps: d, log: log, met: met,
 		status: link.NewStatus(link.StatusTopic(cfg.Name, cfg.StatusTopic), status, met.Metrics, log),
 		bw:     link.NewBandwidth(cfg.MaxBytesPerSecond),
+		gate:   link.NewGate(),
 		ready:  make(chan struct{}), done: make(chan struct{})}, nil
+}
+
+// Pause disconnects from the cloud and stops reconnecting until Resume
+// (the connectivity monitor found the network down); Offer keeps queueing.
+func (b *Bridge) Pause() {
+	if b.gate.Pause() {
+		b.log.Info("uplink paused")
+	}
+}
+
+// Resume lets the bridge connect again.
+func (b *Bridge) Resume() {
+	if b.gate.Resume() {
+		b.log.Info("uplink resumed")
+	}
 }
 
 // Name is the output's name.

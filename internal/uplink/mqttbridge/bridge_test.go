@@ -252,3 +252,23 @@ func TestTLS(t *testing.T) {
 		t.Fatal("connected with a CA that did not sign the server's certificate")
 	}
 }
+
+// TestPauseResume: a paused bridge disconnects and sends nothing while
+// offers keep queueing; after Resume the backlog arrives.
+func TestPauseResume(t *testing.T) {
+	c := newCloud(t)
+	c.start()
+	rcv := simtest.NewReceiver(t, c.addr, "site1/#")
+	r := startBridge(t, testConfig(c.addr), t.TempDir(), nil)
+	testkit.Eventually(t, waitLong, "connected", func() bool { return testutil.ToFloat64(r.b.met.Connected) == 1 })
+	r.b.Pause()
+	testkit.Eventually(t, waitLong, "disconnected by Pause", func() bool { return testutil.ToFloat64(r.b.met.Connected) == 0 })
+	offer(t, r.b, []string{"sensors/p/temp"}, 0, 50)
+	time.Sleep(300 * time.Millisecond) // several backoff periods: it must not reconnect
+	if n := rcv.Distinct(); n != 0 || testutil.ToFloat64(r.b.met.Connected) != 0 {
+		t.Fatalf("paused bridge delivered %d messages (connected %v)", n, testutil.ToFloat64(r.b.met.Connected))
+	}
+	r.b.Resume()
+	testkit.Eventually(t, waitLong, "backlog after Resume", func() bool { return rcv.Distinct() >= 50 })
+	rcv.Check(t, map[string]int{"site1/sensors/p/temp": 50})
+}

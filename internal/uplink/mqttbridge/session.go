@@ -23,6 +23,12 @@ var errLost = errors.New("connection lost")
 func (b *Bridge) loop(ctx context.Context, q *queue.Queue) {
 	retry := b.cfg.Backoff.Start()
 	for ctx.Err() == nil {
+		if b.gate.Paused() {
+			retry.Reset()
+		}
+		if err := b.gate.Wait(ctx); err != nil {
+			return
+		}
 		connected, err := b.session(ctx, q)
 		if ctx.Err() != nil {
 			return
@@ -63,6 +69,15 @@ func (b *Bridge) session(ctx context.Context, q *queue.Queue) (connected bool, e
 	b.status.Set(link.Online)
 	b.log.Info("uplink connected", "address", b.cfg.Address)
 	defer b.status.Set(link.Offline)
+	paused := b.gate.PausedC()
+	defer once.Do(func() { close(lost) }) // ends the watcher below
+	go func() { // Pause ends the session like a lost connection
+		select {
+		case <-paused:
+			once.Do(func() { close(lost) })
+		case <-lost:
+		}
+	}()
 	return true, b.drain(ctx, q, c, lost)
 }
 
