@@ -18,6 +18,7 @@ import (
 	"github.com/borda-edge/borda/internal/broker"
 	"github.com/borda-edge/borda/internal/ingest"
 	"github.com/borda-edge/borda/internal/logging"
+	"github.com/borda-edge/borda/internal/netmon"
 	"github.com/borda-edge/borda/internal/pipeline"
 	"github.com/borda-edge/borda/internal/rules"
 	"github.com/borda-edge/borda/internal/store"
@@ -46,6 +47,9 @@ type File struct {
 	// Auth is MQTT authentication (password file, inline users, client
 	// certificates) and topic ACLs.
 	Auth auth.Config `yaml:"auth"`
+	// Netmon is the connectivity monitor (uplinks, failover, resources);
+	// off by default.
+	Netmon netmon.Config `yaml:"netmon"`
 	// Bans is the built-in brute-force protection (fail2ban semantics) and
 	// the per-IP connection rate of the MQTT listeners.
 	Bans ban.Config `yaml:"bans"`
@@ -82,6 +86,7 @@ func Default() File {
 		Alerts: alerts.DefaultConfig(),
 		HTTP:   web.DefaultConfig(),
 		Auth:   auth.DefaultConfig(),
+		Netmon: netmon.DefaultConfig(),
 		Bans:   ban.DefaultConfig(),
 	}
 }
@@ -174,6 +179,7 @@ func (f File) problems() []string {
 		{"http", f.HTTP.Validate()},
 		{"uplink", f.Uplink.Validate()},
 		{"auth", f.Auth.Validate()},
+		{"netmon", f.Netmon.Validate()},
 		{"bans", f.Bans.Validate()},
 	}
 	for _, s := range sections {

@@ -204,10 +204,13 @@ func (m *Monitor) setOnline(on bool) {
 	}
 }
 
+// emit refreshes the status snapshot first, so that an OnEvent handler
+// calling Status sees the state the event reports.
 func (m *Monitor) emit(e Event) {
 	if e.Time.IsZero() {
 		e.Time = m.now()
 	}
+	m.publish()
 	m.onEv(e)
 }
 
@@ -583,14 +586,14 @@ func (m *Monitor) evaluate() {
 	}
 	online := best != nil
 	if online != m.Online() {
+		m.setOnline(online)
+		m.met.online.Set(b2f(online))
 		if online {
 			m.emit(Event{Kind: Online, Uplink: best.cfg.Name})
 		} else {
 			m.log.Warn("netmon: no uplink is healthy")
 			m.emit(Event{Kind: Offline})
 		}
-		m.setOnline(online)
-		m.met.online.Set(b2f(online))
 	}
 	m.applyRoute()
 	m.publish()

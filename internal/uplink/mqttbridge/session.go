@@ -71,7 +71,7 @@ func (b *Bridge) session(ctx context.Context, q *queue.Queue) (connected bool, e
 	defer b.status.Set(link.Offline)
 	paused := b.gate.PausedC()
 	defer once.Do(func() { close(lost) }) // ends the watcher below
-	go func() { // Pause ends the session like a lost connection
+	go func() {                           // Pause ends the session like a lost connection
 		select {
 		case <-paused:
 			once.Do(func() { close(lost) })
