@@ -1,97 +1,49 @@
 package auth
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
+	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/borda-edge/borda/internal/testkit"
 )
 
-// testCA issues certificates for the mTLS tests.
+// testCA issues certificates for the mTLS tests (testkit.CA, plus the
+// loaded key pair the in-process TLS listeners need).
 type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
+	*testkit.CA
 	pool *x509.CertPool
-	dir  string
 	file string // PEM of the CA certificate
+	n    int
 }
 
-func newTestCA(t *testing.T, name string) *testCA {
+func newTestCA(t *testing.T, _ string) *testCA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	ca := &testCA{cert: cert, key: key, pool: x509.NewCertPool(), dir: t.TempDir()}
-	ca.pool.AddCert(cert)
-	ca.file = filepath.Join(ca.dir, "ca.crt")
-	writePEMFile(t, ca.file, "CERTIFICATE", der)
-	return ca
+	ca := testkit.NewCA(t, t.TempDir())
+	return &testCA{CA: ca, pool: ca.Pool, file: ca.CertFile}
 }
 
 // issue returns a certificate for cn (a server certificate for 127.0.0.1
 // when server is set) and the paths of its PEM files.
 func (ca *testCA) issue(t *testing.T, cn string, server bool) (tls.Certificate, string, string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
+	ca.n++
+	name := fmt.Sprintf("cert-%d", ca.n)
+	var certFile, keyFile string
 	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
+		certFile, keyFile = ca.Server(t, name)
+	} else {
+		certFile, keyFile = ca.Client(t, name, cn)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, _ := x509.MarshalECPrivateKey(key)
-	name := cn
-	if name == "" {
-		name = "no-cn"
-	}
-	certFile, keyFile := filepath.Join(ca.dir, name+".crt"), filepath.Join(ca.dir, name+".key")
-	writePEMFile(t, certFile, "CERTIFICATE", der)
-	writePEMFile(t, keyFile, "EC PRIVATE KEY", keyDER)
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return pair, certFile, keyFile
-}
-
-func writePEMFile(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestCertificateCN: with use_cert_cn_as_username, a verified client
