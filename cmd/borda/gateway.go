@@ -26,6 +26,7 @@ import (
 	"github.com/borda-edge/borda/internal/ingest"
 	"github.com/borda-edge/borda/internal/logging"
 	"github.com/borda-edge/borda/internal/netmon"
+	"github.com/borda-edge/borda/internal/netmon/watchdog"
 	"github.com/borda-edge/borda/internal/pipeline"
 	"github.com/borda-edge/borda/internal/rules"
 	"github.com/borda-edge/borda/internal/store"
@@ -48,6 +49,7 @@ type gateway struct {
 	banner   *ban.Banner
 	auth     *auth.Hook
 	netmon   *netmon.Monitor
+	watchdog *watchdog.Watchdog
 	guard    *httpguard.Guard
 	web      *web.Server
 	reloader *reloader
@@ -229,9 +231,7 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 	w := web.New(cfg.HTTP, base.With("component", "http"), reg, checks, g.webOptions())
 	w.Handle("/api/v1/", g.store.Handler())
 	g.banner.Register(w)
-	if g.netmon != nil {
-		w.Handle("GET /api/v1/health", g.healthHandler())
-	}
+	w.Handle("GET /api/v1/health", g.healthHandler())
 	g.alerts.Register(w)
 	if g.reloader != nil {
 		w.Handle("POST /-/reload", g.reloader)
@@ -249,7 +249,7 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 }
 
 // shutdownOrder is the order components are stopped in on shutdown:
-//  0. netmon: stop probing (it only pauses/resumes the uplink).
+//  0. netmon, watchdog: stop probing and restarting.
 //  1. reload: no reloads while stopping.
 //  2. broker: stop accepting data; disconnect clients; sync the session store.
 //  3. ingest: store every reading still queued (all were acknowledged or QoS 0).
@@ -262,7 +262,7 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 //  8. http: so /metrics and /healthz answer while everything drains.
 //  9. ban: last, so the HTTP server reports auth failures until it stops;
 //     bans are written to bans.db as they happen.
-var shutdownOrder = []string{"netmon", "reload", "broker", "ingest", "rules", "alerts", "uplink", "store", "http", "ban"}
+var shutdownOrder = []string{"netmon", "watchdog", "reload", "broker", "ingest", "rules", "alerts", "uplink", "store", "http", "ban"}
 
 // storeSink adapts the store to the pipeline: samples the store refuses
 // one by one are counted by the store; only a failed batch is an error.

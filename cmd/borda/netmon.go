@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -11,17 +12,31 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/borda-edge/borda/internal/netmon"
+	"github.com/borda-edge/borda/internal/netmon/watchdog"
 )
 
 // newNetmon builds the connectivity monitor when it is enabled: its
 // events go to the log and to borda/<node>/events, its status (retained)
 // to borda/<node>/status and /api/v1/health, and its online signal pauses
-// and resumes the uplink outputs.
+// and resumes the uplink outputs. The service watchdog runs when services
+// are configured; its events go the same way.
 func (g *gateway) newNetmon(base, limited *slog.Logger, reg *prometheus.Registry) error {
+	node := nodeName()
+	if len(g.cfg.Watchdog.Services) > 0 {
+		wlog := base.With("component", "watchdog")
+		var err error
+		g.watchdog, err = watchdog.New(g.cfg.Watchdog, watchdog.Deps{
+			Logger: wlog, Limited: limited.With("component", "watchdog"), Registry: reg,
+			OnEvent: func(e watchdog.Event) { g.publishEvent(wlog, node, string(e.Kind), e) },
+		})
+		if err != nil {
+			return fmt.Errorf("watchdog: %w", err)
+		}
+		g.parts = append(g.parts, component{name: "watchdog", run: g.watchdog.Run, ready: g.watchdog.Ready()})
+	}
 	if !g.cfg.Netmon.Enabled {
 		return nil
 	}
-	node := nodeName()
 	log := base.With("component", "netmon")
 	var err error
 	g.netmon, err = netmon.New(g.cfg.Netmon, netmon.Deps{
@@ -54,20 +69,41 @@ func (g *gateway) runNetmon(ctx context.Context) error {
 // netEvent logs an event and publishes it with the status; it must not
 // block (inline publishes are in-memory enqueues).
 func (g *gateway) netEvent(log *slog.Logger, node string, e netmon.Event) {
-	log.Info("network event", "kind", e.Kind, "uplink", e.Uplink, "from", e.From, "to", e.To, "reason", e.Reason)
-	if b, err := json.Marshal(e); err == nil {
-		_ = g.broker.Server().Publish("borda/"+node+"/events", b, false, 1)
-	}
+	g.publishEvent(log, node, string(e.Kind), e)
 	if b, err := json.Marshal(g.netmon.Status()); err == nil {
 		_ = g.broker.Server().Publish("borda/"+node+"/status", b, true, 1)
 	}
 }
 
-// healthHandler serves the monitor's status.
+// publishEvent logs an event and publishes it on borda/<node>/events.
+func (g *gateway) publishEvent(log *slog.Logger, node, kind string, e any) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	log.Info("event", "kind", kind, "event", string(b))
+	_ = g.broker.Server().Publish("borda/"+node+"/events", b, false, 1)
+}
+
+// health is GET /api/v1/health: the network monitor's and the service
+// watchdog's status (null when not running).
+type health struct {
+	Network  *netmon.Status           `json:"network"`
+	Services []watchdog.ServiceStatus `json:"services"`
+}
+
 func (g *gateway) healthHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		var h health
+		if g.netmon != nil {
+			st := g.netmon.Status()
+			h.Network = &st
+		}
+		if g.watchdog != nil {
+			h.Services = g.watchdog.Status()
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(g.netmon.Status())
+		_ = json.NewEncoder(w).Encode(h)
 	})
 }
 

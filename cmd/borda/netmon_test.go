@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/borda-edge/borda/internal/netmon"
+	"github.com/borda-edge/borda/internal/netmon/watchdog"
 	"github.com/borda-edge/borda/internal/testkit"
 	"github.com/borda-edge/borda/internal/uplink/mqttbridge"
 )
@@ -63,5 +64,29 @@ func TestNetmonPausesUplink(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // a retrying bridge fails again within its 500 ms..1 s backoff
 	if after := g.metric(t, paused); after != before {
 		t.Fatalf("bridge kept trying to connect while offline (%v → %v failures)", before, after)
+	}
+}
+
+// TestWatchdogEvents: a watched TCP service that goes away is reported on
+// borda/<node>/events and in /api/v1/health.
+func TestWatchdogEvents(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	svc := watchdog.DefaultService()
+	svc.Name, svc.Check, svc.Address, svc.Interval = "plc-gateway", watchdog.CheckTCP, ln.Addr().String(), 50*time.Millisecond
+	cfg.Watchdog.Services = []watchdog.ServiceConfig{svc}
+	g := startGateway(t, cfg)
+	rec := newReceived()
+	sub := v3Client(t, "tcp://"+g.mqttAddr(), "events-watch", true, rec)
+	waitToken(t, "subscribe", sub.Subscribe("borda/+/events", 1, nil))
+	testkit.Eventually(t, 10*time.Second, "service up in /api/v1/health", func() bool {
+		return strings.Contains(httpGet(t, g.httpURL()+"/api/v1/health", 200), `"state":"up"`)
+	})
+	ln.Close()
+	if m := rec.wait(t, 1)[0]; !strings.Contains(m.payload, "service_down") || !strings.Contains(m.payload, "plc-gateway") {
+		t.Fatalf("event %+v", m)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/borda-edge/borda/internal/ingest"
 	"github.com/borda-edge/borda/internal/logging"
 	"github.com/borda-edge/borda/internal/netmon"
+	"github.com/borda-edge/borda/internal/netmon/watchdog"
 	"github.com/borda-edge/borda/internal/pipeline"
 	"github.com/borda-edge/borda/internal/rules"
 	"github.com/borda-edge/borda/internal/store"
@@ -50,6 +51,8 @@ type File struct {
 	// Netmon is the connectivity monitor (uplinks, failover, resources);
 	// off by default.
 	Netmon netmon.Config `yaml:"netmon"`
+	// Watchdog checks and restarts the services the site depends on.
+	Watchdog watchdog.Config `yaml:"watchdog"`
 	// Bans is the built-in brute-force protection (fail2ban semantics) and
 	// the per-IP connection rate of the MQTT listeners.
 	Bans ban.Config `yaml:"bans"`
@@ -81,13 +84,14 @@ func Default() File {
 		Broker:      broker.DefaultConfig(),
 		Ingest: Ingest{Pipeline: pipeline.DefaultConfig(), Mapping: ingest.DefaultConfig(),
 			HTTPWrite: writeapi.DefaultConfig()},
-		Store:  store.DefaultConfig(),
-		Rules:  defaultRules(),
-		Alerts: alerts.DefaultConfig(),
-		HTTP:   web.DefaultConfig(),
-		Auth:   auth.DefaultConfig(),
-		Netmon: netmon.DefaultConfig(),
-		Bans:   ban.DefaultConfig(),
+		Store:    store.DefaultConfig(),
+		Rules:    defaultRules(),
+		Alerts:   alerts.DefaultConfig(),
+		HTTP:     web.DefaultConfig(),
+		Auth:     auth.DefaultConfig(),
+		Netmon:   netmon.DefaultConfig(),
+		Watchdog: watchdog.DefaultConfig(),
+		Bans:     ban.DefaultConfig(),
 	}
 }
 
@@ -180,6 +184,7 @@ func (f File) problems() []string {
 		{"uplink", f.Uplink.Validate()},
 		{"auth", f.Auth.Validate()},
 		{"netmon", f.Netmon.Validate()},
+		{"watchdog", f.Watchdog.Validate()},
 		{"bans", f.Bans.Validate()},
 	}
 	for _, s := range sections {
