@@ -130,15 +130,6 @@ type Systemd interface {
 // D-Bus to talk to.
 var ErrNoSystemd = errors.New("systemd D-Bus not available")
 
-// noSystemd is the default dialer: go-systemd is not linked in yet (see
-// README, not done), so systemd services are reported as not watched.
-func noSystemd(context.Context) (Systemd, error) {
-	if _, err := os.Stat("/run/systemd/system"); err != nil {
-		return nil, fmt.Errorf("%w: systemd is not running", ErrNoSystemd)
-	}
-	return nil, fmt.Errorf("%w: D-Bus client not built in", ErrNoSystemd)
-}
-
 func systemdCheck(sd Systemd, unit string) checker {
 	return func(ctx context.Context) error {
 		active, sub, err := sd.UnitState(ctx, unit)

@@ -76,8 +76,8 @@ type Deps struct {
 	// OnEvent receives every event; calls are serialized (in order per
 	// service). It must not block.
 	OnEvent func(Event)
-	// Systemd connects to systemd's D-Bus; nil: the built-in dialer, which
-	// reports ErrNoSystemd (go-systemd is not linked in yet).
+	// Systemd connects to systemd's D-Bus; nil: go-systemd's system bus
+	// (ErrNoSystemd on hosts without systemd).
 	Systemd func(ctx context.Context) (Systemd, error)
 }
 
@@ -131,7 +131,7 @@ func New(cfg Config, d Deps) (*Watchdog, error) {
 		d.OnEvent = func(Event) {}
 	}
 	if d.Systemd == nil {
-		d.Systemd = noSystemd
+		d.Systemd = dialSystemd
 	}
 	w := &Watchdog{log: d.Logger, lim: d.Limited, now: d.Now, onEv: d.OnEvent, reg: d.Registry,
 		dial: d.Systemd, met: newMetrics(), ready: make(chan struct{}), procRoot: "/proc"}
