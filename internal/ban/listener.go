@@ -54,8 +54,8 @@ func (l *guardedListener) Accept() (net.Conn, error) {
 		if reason == "" {
 			return c, nil
 		}
+		l.b.m.refused.WithLabelValues(l.name, reason).Inc() // counted before the peer can see the close
 		abort(c)
-		l.b.m.refused.WithLabelValues(l.name, reason).Inc()
 		l.b.lim.Info("connection refused: "+reason, "listener", l.name, "ip", ip.String())
 	}
 }
