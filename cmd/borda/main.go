@@ -39,6 +39,8 @@ Usage:
   borda bench [flags]     run benchmark scenarios side by side with Mosquitto (borda bench -h)
   borda passwd [-c] [-b] [-D] [-cost N] FILE USER [PASSWORD]
                           manage MQTT users in a password file (like mosquitto_passwd)
+  borda host netplan -c INPUT [-o FILE]
+                          render the netplan file for an Ethernet + 5G modem site
   borda version           print version, commit and Go version
 
 The configuration file may also be given with BORDA_CONFIG.
@@ -61,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdSimulate(args, stdout, stderr)
 	case "passwd":
 		return runPasswd(args, os.Stdin, stdout, stderr)
+	case "host":
+		return runHost(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
