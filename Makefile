@@ -5,7 +5,7 @@ GO ?= go
 # Programs the tests start as real child processes, and the Debian package of each.
 TEST_TOOLS := mosquitto_pub:mosquitto-clients mosquitto_sub:mosquitto-clients mosquitto:mosquitto \
 	redis-server:redis-server influxd:influxdb victoria-metrics:victoria-metrics prometheus:prometheus \
-	fail2ban-regex:fail2ban ip:iproute2
+	fail2ban-regex:fail2ban ip:iproute2 netplan:netplan.io
 
 .PHONY: test test-deps build vet fmt
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/borda-edge/borda/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -142,11 +144,7 @@ func TestRenderGolden(t *testing.T) {
 // netplanGenerate runs the real netplan on the output when it is installed.
 func netplanGenerate(t *testing.T, out []byte) {
 	t.Helper()
-	bin, err := exec.LookPath("netplan")
-	if err != nil {
-		t.Log("netplan is not installed (package netplan.io): external validation skipped")
-		return
-	}
+	bin := testkit.RequireCommand(t, "netplan", "netplan.io") // make test installs it
 	root := t.TempDir()
 	dir := filepath.Join(root, "etc", "netplan")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
