@@ -48,22 +48,22 @@ func (h *tapHook) Provides(b byte) bool { return bytes.Contains([]byte{mqtt.OnPu
 // and an alert rule must never see its own alerts as input. They are
 // forwarded: borda's alerts go to the cloud too.
 func (h *tapHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	ingest := !cl.Net.Inline && h.tap.Wants(pk.TopicName)
+	fwd := h.fwd != nil && h.fwd.Wants(pk.TopicName)
 	var forwarded chan error
-	if h.fwd != nil && h.fwd.Wants(pk.TopicName) {
+	switch {
+	case fwd && ingest: // both: in parallel
 		forwarded = make(chan error, 1)
 		go func() { forwarded <- h.forward(cl, pk) }()
+	case fwd:
+		h.forwarded(cl, pk, h.forward(cl, pk))
 	}
 	var err error
-	if !cl.Net.Inline && h.tap.Wants(pk.TopicName) {
+	if ingest {
 		err = h.tap.Ingest(pk.TopicName, pk.Payload, pk.FixedHeader.Qos, time.Now())
 	}
 	if forwarded != nil {
-		if ferr := <-forwarded; ferr != nil {
-			// Not a reason to refuse the publish: local work goes on
-			// when the uplink cannot queue (disk full); it counted this.
-			h.log.Warn("uplink could not queue a message; delivered locally only", "client", cl.ID,
-				"topic", pk.TopicName, "error", ferr)
-		}
+		h.forwarded(cl, pk, <-forwarded)
 	}
 	if err == nil {
 		return pk, nil
@@ -79,6 +79,16 @@ func (h *tapHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 	// MQTT 3.1.1 has no negative acknowledgement: withholding the ack makes
 	// the client send the message again when it reconnects.
 	return pk, errors.Join(packets.ErrRejectPacket, err)
+}
+
+// forwarded logs a message the uplink could not queue. It is not a
+// reason to refuse the publish: local work goes on when the uplink cannot
+// queue (disk full); the uplink counted it.
+func (h *tapHook) forwarded(cl *mqtt.Client, pk packets.Packet, err error) {
+	if err != nil {
+		h.log.Warn("uplink could not queue a message; delivered locally only", "client", cl.ID,
+			"topic", pk.TopicName, "error", err)
+	}
 }
 
 func (h *tapHook) forward(cl *mqtt.Client, pk packets.Packet) error {

@@ -20,19 +20,8 @@ type TLS struct {
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 }
 
-// QueueConfig is queue.Config with the config file's key names.
-type QueueConfig struct {
-	MaxBytes int64         `yaml:"max_bytes"` // stored bytes above which the oldest entries are dropped
-	MaxAge   time.Duration `yaml:"max_age"`   // entries appended longer ago are dropped
-	Fsync    bool          `yaml:"fsync"`     // fsync every commit (default off: survives a crash of borda, not of the host)
-}
-
-// Queue converts to the queue package's Config.
-func (q QueueConfig) Queue() queue.Config {
-	return queue.Config{MaxBytes: q.MaxBytes, MaxAge: q.MaxAge, Fsync: q.Fsync}
-}
-
-func (q QueueConfig) validate(key string) []error {
+// validateQueue checks a queue section, each message naming key.
+func validateQueue(key string, q queue.Config) []error {
 	var errs []error
 	if q.MaxBytes <= 0 {
 		errs = append(errs, fmt.Errorf("%s.max_bytes %d: must be > 0", key, q.MaxBytes))
@@ -64,11 +53,11 @@ type Common struct {
 	FlushInterval     time.Duration `yaml:"flush_interval"`
 	MaxBytesPerSecond int64         `yaml:"max_bytes_per_second"` // request body bytes; 0 = unlimited
 	Backoff           link.Backoff  `yaml:"backoff"`
-	Queue             QueueConfig   `yaml:"queue"`
+	Queue             queue.Config  `yaml:"queue"`
 	// DeadLetter bounds <DataDir>/uplink-<name>.dead.db, where points the
 	// server rejects for good (HTTP 400, 413, 422) are kept for inspection.
-	DeadLetter  QueueConfig `yaml:"dead_letter"`
-	StatusTopic string      `yaml:"status_topic"` // default borda/uplink/<name>/status
+	DeadLetter  queue.Config `yaml:"dead_letter"`
+	StatusTopic string       `yaml:"status_topic"` // default borda/uplink/<name>/status
 }
 
 // DefaultCommon has no name or URL; everything else is set: timeout 10 s,
@@ -76,15 +65,14 @@ type Common struct {
 // backoff 500 ms..60 s, queue 1 GiB / 7 days / no fsync, dead letters
 // 64 MiB / 30 days.
 func DefaultCommon() Common {
-	q := queue.DefaultConfig()
 	return Common{
 		Timeout:       10 * time.Second,
 		Alerts:        true,
 		BatchSize:     1000,
 		FlushInterval: 2 * time.Second,
 		Backoff:       link.DefaultBackoff(),
-		Queue:         QueueConfig{MaxBytes: q.MaxBytes, MaxAge: q.MaxAge, Fsync: q.Fsync},
-		DeadLetter:    QueueConfig{MaxBytes: 64 << 20, MaxAge: 30 * 24 * time.Hour, Fsync: true},
+		Queue:         queue.DefaultConfig(),
+		DeadLetter:    queue.Config{MaxBytes: 64 << 20, MaxAge: 30 * 24 * time.Hour, Fsync: true},
 	}
 }
 
@@ -123,8 +111,8 @@ func (c Common) Validate() []error {
 	if err := c.Backoff.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	errs = append(errs, c.Queue.validate("queue")...)
-	errs = append(errs, c.DeadLetter.validate("dead_letter")...)
+	errs = append(errs, validateQueue("queue", c.Queue)...)
+	errs = append(errs, validateQueue("dead_letter", c.DeadLetter)...)
 	if strings.ContainsAny(c.StatusTopic, "+#") {
 		errs = append(errs, fmt.Errorf("status_topic %q: must not contain wildcards", c.StatusTopic))
 	}

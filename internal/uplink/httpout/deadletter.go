@@ -38,7 +38,7 @@ func newDeadLetters(o *Output) *deadLetters {
 // key holds the reason and the start of the server's answer.
 func (d *deadLetters) add(ctx context.Context, it queue.Item, group string, rs []rejection) error {
 	if d.q == nil {
-		q, err := queue.Open(d.path, d.o.cfg.DeadLetter.Queue(), queue.Deps{
+		q, err := queue.Open(d.path, d.o.cfg.DeadLetter, queue.Deps{
 			Logger: d.o.deps.Logger.With("component", "uplink"), Limited: d.o.deps.Limited.With("component", "uplink"),
 			Registry: d.o.deps.Registry, Name: d.o.cfg.Name + ".dead", Now: d.o.deps.Now})
 		if err != nil {

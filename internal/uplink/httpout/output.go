@@ -261,7 +261,7 @@ func (o *Output) Run(ctx context.Context) (err error) {
 }
 
 func (o *Output) openQueue() (*queue.Queue, error) {
-	q, err := queue.Open(QueuePath(o.deps.DataDir, o.cfg.Name), o.cfg.Queue.Queue(), queue.Deps{Logger: o.deps.Logger.With("component", "uplink"),
+	q, err := queue.Open(QueuePath(o.deps.DataDir, o.cfg.Name), o.cfg.Queue, queue.Deps{Logger: o.deps.Logger.With("component", "uplink"),
 		Limited:  o.deps.Limited.With("component", "uplink"),
 		Registry: o.deps.Registry, Name: o.cfg.Name, Now: o.deps.Now})
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/borda-edge/borda/internal/simulate/simtest"
@@ -177,7 +176,7 @@ func TestRetentionDropsOldest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n := gauge(t, r.reg, "borda_uplink_queue_dropped_total", "max_bytes")
+	n := testkit.MetricValue(t, r.reg, "borda_uplink_queue_dropped_total", "reason", "max_bytes")
 	if n < 50 || n >= offered {
 		t.Fatalf("dropped %v of %d with max_bytes %d", n, offered, cfg.Queue.MaxBytes)
 	}
@@ -197,34 +196,6 @@ func TestRetentionDropsOldest(t *testing.T) {
 	if rcv.Distinct() != kept {
 		t.Fatalf("%d distinct arrived, want exactly the %d kept", rcv.Distinct(), kept)
 	}
-}
-
-// gauge returns the value of the series name{reason=reason} (any metric
-// type) from reg; reason "" matches a series without that label.
-func gauge(t *testing.T, reg *prometheus.Registry, name, reason string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			got := ""
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "reason" {
-					got = l.GetValue()
-				}
-			}
-			if got == reason {
-				return m.GetCounter().GetValue() + m.GetGauge().GetValue()
-			}
-		}
-	}
-	t.Fatalf("no series %s{reason=%q}", name, reason)
-	return 0
 }
 
 // TestTLS: the bridge reaches a cloud broker over TLS (mqtts://),
