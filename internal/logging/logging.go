@@ -52,7 +52,22 @@ func New(c Config, w io.Writer) *slog.Logger {
 	lvl, _ := ParseLevel(c.Level)
 	opts := &slog.HandlerOptions{Level: lvl}
 	if c.Format == "json" {
+		opts.ReplaceAttr = fixedTime
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// TimeLayout is the timestamp of every log line: RFC 3339 with exactly
+// three fraction digits, as slog's text handler writes it. The JSON
+// handler's default (RFC 3339 nano with trailing zeros trimmed) varies in
+// width, which log parsers such as fail2ban's datepattern trip over.
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// fixedTime writes the record's time with TimeLayout.
+func fixedTime(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 && a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
+		return slog.String(slog.TimeKey, a.Value.Time().Format(TimeLayout))
+	}
+	return a
 }

@@ -62,3 +62,22 @@ func TestRateLimitedFoldsRepeats(t *testing.T) {
 		t.Fatalf("attrs lost:\n%s", out)
 	}
 }
+
+// Both formats write the time with exactly three fraction digits, also
+// when the milliseconds end in zeros (fail2ban's datepattern needs one width).
+func TestTimeFixedWidth(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			log := New(Config{Format: format, Level: "info"}, &buf)
+			at := time.Date(2025, 1, 2, 15, 4, 5, 100_000_000, time.FixedZone("", 3600))
+			r := slog.NewRecord(at, slog.LevelInfo, "m", 0)
+			if err := log.Handler().Handle(t.Context(), r); err != nil {
+				t.Fatal(err)
+			}
+			if want := "2025-01-02T15:04:05.100+01:00"; !strings.Contains(buf.String(), want) {
+				t.Fatalf("line %q does not hold %q", buf.String(), want)
+			}
+		})
+	}
+}
