@@ -21,6 +21,9 @@ type Config struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// LatencyWarning: an average latency above it is an event (seed: 100 ms).
 	LatencyWarning time.Duration `yaml:"latency_warning"`
+	// LatencyHysteresis: high latency is back to normal only at or below
+	// latency_warning - latency_hysteresis.
+	LatencyHysteresis time.Duration `yaml:"latency_hysteresis"`
 	// FailRounds consecutive failed rounds (no target answered) make an
 	// uplink unreachable.
 	FailRounds int `yaml:"fail_rounds"`
@@ -41,6 +44,8 @@ type Config struct {
 	ActiveMetric int `yaml:"active_metric"`
 	// Resources: host CPU, memory, disk and temperature warnings.
 	Resources ResourceConfig `yaml:"resources"`
+	// Recovery: a command run when every link stays down (off by default).
+	Recovery RecoveryConfig `yaml:"recovery"`
 }
 
 // UplinkConfig is one way out.
@@ -76,15 +81,17 @@ func DefaultConfig() Config {
 			{Name: "ethernet", Interface: "eth0", Priority: 0},
 			{Name: "cellular", Interface: "wwan0", Priority: 1},
 		},
-		Interval:       5 * time.Second,
-		Timeout:        time.Second,
-		LatencyWarning: 100 * time.Millisecond,
-		FailRounds:     3,
-		HoldTime:       60 * time.Second,
-		Window:         20,
-		ManageRoutes:   true,
-		ActiveMetric:   10,
-		Resources:      DefaultResourceConfig(),
+		Interval:          5 * time.Second,
+		Timeout:           time.Second,
+		LatencyWarning:    100 * time.Millisecond,
+		LatencyHysteresis: 20 * time.Millisecond,
+		FailRounds:        3,
+		HoldTime:          60 * time.Second,
+		Window:            20,
+		ManageRoutes:      true,
+		ActiveMetric:      10,
+		Resources:         DefaultResourceConfig(),
+		Recovery:          DefaultRecoveryConfig(),
 	}
 }
 
@@ -192,6 +199,9 @@ func (c Config) Validate() error {
 	if c.LatencyWarning <= 0 {
 		add("latency_warning: %s must be positive", c.LatencyWarning)
 	}
+	if c.LatencyHysteresis < 0 || c.LatencyHysteresis >= c.LatencyWarning {
+		add("latency_hysteresis: %s must be at least 0 and below latency_warning", c.LatencyHysteresis)
+	}
 	if c.FailRounds < 1 || c.FailRounds > 1000 {
 		add("fail_rounds: %d is out of range 1..1000", c.FailRounds)
 	}
@@ -206,6 +216,9 @@ func (c Config) Validate() error {
 	}
 	for _, e := range flattenErr(c.Resources.Validate()) {
 		add("resources.%w", e)
+	}
+	for _, e := range flattenErr(c.Recovery.Validate()) {
+		add("recovery.%w", e)
 	}
 	if c.ActiveMetric < 0 {
 		add("active_metric: %d must not be negative", c.ActiveMetric)

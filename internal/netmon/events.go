@@ -10,19 +10,22 @@ type EventKind string
 
 // Event kinds.
 const (
-	LinkUp         EventKind = "link_up"         // interface up with carrier
-	LinkDown       EventKind = "link_down"       // interface down or without carrier
-	LinkMissing    EventKind = "link_missing"    // interface does not exist (reported once per disappearance)
-	Reachable      EventKind = "reachable"       // probes through the uplink succeed again
-	Unreachable    EventKind = "unreachable"     // fail_rounds/fail_after of failed probes
-	LatencyHigh    EventKind = "latency_high"    // average latency above latency_warning
-	LatencyNormal  EventKind = "latency_normal"  // back below it
-	Failover       EventKind = "failover"        // the active uplink changed (From empty at start)
-	Offline        EventKind = "offline"         // no uplink is healthy
-	Online         EventKind = "online"          // some uplink is healthy again
-	RouteError     EventKind = "route_error"     // the default route could not be written
-	ResourceHigh   EventKind = "resource_high"   // CPU, memory, disk or a thermal zone above its threshold
-	ResourceNormal EventKind = "resource_normal" // back at or below it
+	LinkUp         EventKind = "link_up"          // interface up with carrier
+	LinkDown       EventKind = "link_down"        // interface down or without carrier
+	LinkMissing    EventKind = "link_missing"     // interface does not exist (reported once per disappearance)
+	Reachable      EventKind = "reachable"        // probes through the uplink succeed again
+	Unreachable    EventKind = "unreachable"      // fail_rounds/fail_after of failed probes
+	LatencyHigh    EventKind = "latency_high"     // average latency above latency_warning
+	LatencyNormal  EventKind = "latency_normal"   // back below it
+	Failover       EventKind = "failover"         // the active uplink changed (From empty at start)
+	Offline        EventKind = "offline"          // no uplink is healthy
+	Online         EventKind = "online"           // some uplink is healthy again
+	RouteError     EventKind = "route_error"      // the default route could not be written
+	ResourceHigh   EventKind = "resource_high"    // CPU, memory, disk or a thermal zone above its threshold
+	ResourceNormal EventKind = "resource_normal"  // back at or below it
+	RecoveryRun    EventKind = "recovery"         // the recovery command is started (Reason says why)
+	RecoveryFailed EventKind = "recovery_failed"  // it exited non-zero or timed out
+	RecoveryGaveUp EventKind = "recovery_gave_up" // max_attempts reached in this outage
 )
 
 // Event is one change, passed to Deps.OnEvent.

@@ -20,8 +20,9 @@ type metrics struct {
 	online     prometheus.Gauge
 	cpu        prometheus.Gauge
 	mem        prometheus.Gauge
-	disk       *prometheus.GaugeVec // path
-	temp       *prometheus.GaugeVec // zone
+	disk       *prometheus.GaugeVec   // path
+	temp       *prometheus.GaugeVec   // zone
+	recoveries *prometheus.CounterVec // result
 }
 
 func newMetrics() *metrics {
@@ -55,12 +56,14 @@ func newMetrics() *metrics {
 			Help: "Used share of the file system holding the path."}, []string{"path"}),
 		temp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "borda_netmon_temperature_celsius",
 			Help: "Temperature of a thermal zone."}, []string{"zone"}),
+		recoveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "borda_netmon_recovery_runs_total",
+			Help: "Runs of the recovery command (netmon.recovery), by result (ok, failed)."}, []string{"result"}),
 	}
 }
 
 func (m *metrics) register(reg prometheus.Registerer) error {
 	g, err := promreg.Register(reg, m.linkUp, m.reachable, m.active, m.latencyAvg, m.latencyP95,
-		m.loss, m.probes, m.skipped, m.failovers, m.online, m.cpu, m.mem, m.disk, m.temp)
+		m.loss, m.probes, m.skipped, m.failovers, m.online, m.cpu, m.mem, m.disk, m.temp, m.recoveries)
 	m.group = g
 	return err
 }

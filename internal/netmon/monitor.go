@@ -106,6 +106,7 @@ type Monitor struct {
 	routeDenied bool
 	waiting     int // uplinks without a first round yet
 	resHigh     map[string]bool
+	rec         recovery
 	procRoot    string // /proc, replaced in tests
 	sysRoot     string // /sys
 
@@ -260,6 +261,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 			m.sampler(ctx, samples)
 		}()
 	}
+	recoveryTick, recovered, startRecovery := m.recoveryRunner(ctx, &wg)
 	defer wg.Wait()
 	defer cancel()
 
@@ -291,6 +293,10 @@ func (m *Monitor) Run(ctx context.Context) error {
 			m.handleRound(r)
 		case s := <-samples:
 			m.handleSample(s)
+		case <-recoveryTick:
+			m.checkRecovery(ctx, startRecovery)
+		case res := <-recovered:
+			m.handleRecovery(res)
 		case <-reconcile.C:
 			for _, u := range m.ups {
 				m.readLink(u)
@@ -535,7 +541,7 @@ func (m *Monitor) handleRound(r roundResult) {
 		u.latencyHigh = true
 		m.log.Warn("netmon: latency high", "uplink", name, "avg", avg, "p95", p95, "warning", m.cfg.LatencyWarning)
 		m.emit(Event{Kind: LatencyHigh, Uplink: name, Latency: avg})
-	} else if ok && avg <= m.cfg.LatencyWarning && u.latencyHigh {
+	} else if ok && avg <= m.cfg.LatencyWarning-m.cfg.LatencyHysteresis && u.latencyHigh {
 		u.latencyHigh = false
 		m.log.Info("netmon: latency normal", "uplink", name, "avg", avg)
 		m.emit(Event{Kind: LatencyNormal, Uplink: name, Latency: avg})

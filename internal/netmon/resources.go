@@ -28,12 +28,16 @@ type ResourceConfig struct {
 	DiskWarning float64 `yaml:"disk_warning"`
 	// TemperatureWarning in °C, for every thermal zone.
 	TemperatureWarning float64 `yaml:"temperature_warning"`
+	// Hysteresis: a resource above its threshold is back to normal only at
+	// or below threshold - hysteresis (percent points or °C), so a value
+	// hovering at the threshold does not produce an event per sample.
+	Hysteresis float64 `yaml:"hysteresis"`
 }
 
 // DefaultResourceConfig mirrors the seed's thresholds.
 func DefaultResourceConfig() ResourceConfig {
 	return ResourceConfig{Interval: 30 * time.Second, CPUWarning: 80, MemoryWarning: 85,
-		DiskPath: "./borda-data", DiskWarning: 90, TemperatureWarning: 80}
+		DiskPath: "./borda-data", DiskWarning: 90, TemperatureWarning: 80, Hysteresis: 5}
 }
 
 // Validate reports every problem, each naming its yaml key.
@@ -50,6 +54,9 @@ func (c ResourceConfig) Validate() error {
 		if p.v < 0 || p.v > 100 {
 			add("%s: %v is out of range 0..100", p.key, p.v)
 		}
+	}
+	if c.Hysteresis < 0 || c.Hysteresis > 50 {
+		add("hysteresis: %v is out of range 0..50", c.Hysteresis)
 	}
 	if c.TemperatureWarning < 0 || c.TemperatureWarning > 200 {
 		add("temperature_warning: %v is out of range 0..200", c.TemperatureWarning)
@@ -183,8 +190,9 @@ func (m *Monitor) handleSample(s sample) {
 		if limit <= 0 || v < 0 {
 			return
 		}
-		high := v > limit
-		if high == m.resHigh[key] {
+		was := m.resHigh[key]
+		high := v > limit || was && v > limit-rc.Hysteresis
+		if high == was {
 			return
 		}
 		m.resHigh[key] = high

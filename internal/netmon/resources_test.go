@@ -99,3 +99,19 @@ func TestResourceConfigValidate(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// A value hovering around the threshold produces one high event and one
+// normal event only after it falls below threshold - hysteresis.
+func TestResourceHysteresis(t *testing.T) {
+	var events []string
+	m, err := New(DefaultConfig(), Deps{OnEvent: func(e Event) { events = append(events, string(e.Kind)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cpu := range []float64{79, 85, 78, 81, 76, 74.9, 79, 80.5} { // threshold 80, hysteresis 5
+		m.handleSample(sample{cpu: cpu, mem: -1, disk: -1})
+	}
+	if got := strings.Join(events, " "); got != "resource_high resource_normal resource_high" {
+		t.Fatalf("events %q", got)
+	}
+}

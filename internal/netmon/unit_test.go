@@ -96,3 +96,25 @@ func TestWatchKeepsLatest(t *testing.T) {
 		t.Fatal("Online")
 	}
 }
+
+// High latency is back to normal only below latency_warning - latency_hysteresis.
+func TestLatencyHysteresis(t *testing.T) {
+	var events []string
+	cfg := DefaultConfig()
+	cfg.Window = 1
+	m, err := New(cfg, Deps{OnEvent: func(e Event) {
+		if e.Kind == LatencyHigh || e.Kind == LatencyNormal {
+			events = append(events, string(e.Kind))
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ms := range []int{50, 120, 90, 101, 81, 79, 99} { // warning 100 ms, hysteresis 20 ms
+		m.handleRound(roundResult{u: m.ups[0], at: time.Now(), rtts: []time.Duration{time.Duration(ms) * time.Millisecond},
+			errs: []error{nil}})
+	}
+	if got := strings.Join(events, " "); got != "latency_high latency_normal" {
+		t.Fatalf("events %q", got)
+	}
+}
