@@ -5,7 +5,8 @@ GO ?= go
 # Programs the tests start as real child processes, and the Debian package of each.
 TEST_TOOLS := mosquitto_pub:mosquitto-clients mosquitto_sub:mosquitto-clients mosquitto:mosquitto \
 	redis-server:redis-server influxd:influxdb victoria-metrics:victoria-metrics prometheus:prometheus \
-	fail2ban-regex:fail2ban ip:iproute2 netplan:netplan.io
+	fail2ban-regex:fail2ban ip:iproute2 netplan:netplan.io \
+	dbus-daemon:dbus-daemon ModemManager:modemmanager
 
 .PHONY: test test-deps build vet fmt
 

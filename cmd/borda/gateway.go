@@ -26,6 +26,7 @@ import (
 	"github.com/borda-edge/borda/internal/ingest"
 	"github.com/borda-edge/borda/internal/logging"
 	"github.com/borda-edge/borda/internal/netmon"
+	"github.com/borda-edge/borda/internal/netmon/modem"
 	"github.com/borda-edge/borda/internal/netmon/watchdog"
 	"github.com/borda-edge/borda/internal/pipeline"
 	"github.com/borda-edge/borda/internal/rules"
@@ -50,6 +51,7 @@ type gateway struct {
 	auth     *auth.Hook
 	netmon   *netmon.Monitor
 	watchdog *watchdog.Watchdog
+	modems   *modem.Reader
 	guard    *httpguard.Guard
 	web      *web.Server
 	reloader *reloader
@@ -136,6 +138,7 @@ func newGateway(cfg config.File, logOut io.Writer, load func() (config.File, err
 	}
 	g.web = g.newWeb(base, limited, reg)
 	g.parts = append(g.parts, component{name: "http", run: g.web.Run, ready: g.web.Ready()})
+	g.parts = append(g.parts, g.systemdNotifier(base)) // last: READY=1 once every part is ready
 	return g, nil
 }
 
@@ -249,7 +252,7 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 }
 
 // shutdownOrder is the order components are stopped in on shutdown:
-//  0. netmon, watchdog: stop probing and restarting.
+//  0. systemd: STOPPING=1; netmon, modem, watchdog: stop probing and restarting.
 //  1. reload: no reloads while stopping.
 //  2. broker: stop accepting data; disconnect clients; sync the session store.
 //  3. ingest: store every reading still queued (all were acknowledged or QoS 0).
@@ -262,7 +265,7 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 //  8. http: so /metrics and /healthz answer while everything drains.
 //  9. ban: last, so the HTTP server reports auth failures until it stops;
 //     bans are written to bans.db as they happen.
-var shutdownOrder = []string{"netmon", "watchdog", "reload", "broker", "ingest", "rules", "alerts", "uplink", "store", "http", "ban"}
+var shutdownOrder = []string{"systemd", "netmon", "modem", "watchdog", "reload", "broker", "ingest", "rules", "alerts", "uplink", "store", "http", "ban"}
 
 // storeSink adapts the store to the pipeline: samples the store refuses
 // one by one are counted by the store; only a failed batch is an error.

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/borda-edge/borda/internal/netmon"
+	"github.com/borda-edge/borda/internal/netmon/modem"
 	"github.com/borda-edge/borda/internal/netmon/watchdog"
 )
 
@@ -49,6 +50,15 @@ func (g *gateway) newNetmon(base, limited *slog.Logger, reg *prometheus.Registry
 		return err
 	}
 	g.parts = append(g.parts, component{name: "netmon", run: g.runNetmon, ready: g.netmon.Ready()})
+	if g.cfg.Netmon.Modems.Enabled {
+		g.modems, err = modem.New(g.cfg.Netmon.Modems, base.With("component", "modem"), reg)
+		if err != nil {
+			return fmt.Errorf("modems: %w", err)
+		}
+		started := make(chan struct{})
+		close(started) // polling ModemManager never blocks start-up
+		g.parts = append(g.parts, component{name: "modem", run: g.modems.Run, ready: started})
+	}
 	return nil
 }
 
@@ -90,6 +100,13 @@ func (g *gateway) publishEvent(log *slog.Logger, node, kind string, e any) {
 type health struct {
 	Network  *netmon.Status           `json:"network"`
 	Services []watchdog.ServiceStatus `json:"services"`
+	Modems   *modemHealth             `json:"modems"`
+}
+
+// modemHealth is ModemManager's view, or why there is none.
+type modemHealth struct {
+	Modems []modem.Status `json:"modems"`
+	Note   string         `json:"note,omitempty"`
 }
 
 func (g *gateway) healthHandler() http.Handler {
@@ -101,6 +118,10 @@ func (g *gateway) healthHandler() http.Handler {
 		}
 		if g.watchdog != nil {
 			h.Services = g.watchdog.Status()
+		}
+		if g.modems != nil {
+			mods, note := g.modems.Modems()
+			h.Modems = &modemHealth{Modems: mods, Note: note}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(h)

@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/borda-edge/borda/internal/netmon/modem"
 )
 
 // Config is the netmon section: the uplinks the gateway can reach the
@@ -46,6 +48,8 @@ type Config struct {
 	Resources ResourceConfig `yaml:"resources"`
 	// Recovery: a command run when every link stays down (off by default).
 	Recovery RecoveryConfig `yaml:"recovery"`
+	// Modems: cellular modem status from ModemManager (D-Bus), as metrics.
+	Modems modem.Config `yaml:"modems"`
 }
 
 // UplinkConfig is one way out.
@@ -92,6 +96,7 @@ func DefaultConfig() Config {
 		ActiveMetric:      10,
 		Resources:         DefaultResourceConfig(),
 		Recovery:          DefaultRecoveryConfig(),
+		Modems:            modem.DefaultConfig(),
 	}
 }
 
@@ -219,6 +224,9 @@ func (c Config) Validate() error {
 	}
 	for _, e := range flattenErr(c.Recovery.Validate()) {
 		add("recovery.%w", e)
+	}
+	for _, e := range flattenErr(c.Modems.Validate()) {
+		add("modems.%w", e)
 	}
 	if c.ActiveMetric < 0 {
 		add("active_metric: %d must not be negative", c.ActiveMetric)
