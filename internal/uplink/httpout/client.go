@@ -3,13 +3,10 @@ package httpout
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +15,7 @@ import (
 // newClient builds the output's own HTTP client: its own connection pool
 // (closed when Run ends) and TLS settings.
 func newClient(c Common) (*http.Client, error) {
-	tc, err := tlsConfig(c.TLS)
+	tc, err := c.TLS.Load()
 	if err != nil {
 		return nil, err
 	}
@@ -33,29 +30,6 @@ func newClient(c Common) (*http.Client, error) {
 		ForceAttemptHTTP2:     true,
 	}
 	return &http.Client{Transport: tr}, nil
-}
-
-func tlsConfig(t TLS) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // operator's choice
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file %s: no PEM certificate found", t.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file/key_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }
 
 // verdict is what a request's outcome means for its data.

@@ -8,17 +8,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/borda-edge/borda/internal/tlsclient"
 	"github.com/borda-edge/borda/internal/uplink/link"
 	"github.com/borda-edge/borda/internal/uplink/queue"
 )
 
 // TLS configures the HTTPS connection to the server.
-type TLS struct {
-	CAFile             string `yaml:"ca_file"`   // PEM bundle to trust instead of the system roots
-	CertFile           string `yaml:"cert_file"` // client certificate (mutual TLS)
-	KeyFile            string `yaml:"key_file"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
-}
+type TLS = tlsclient.Config
 
 // validateQueue checks a queue section, each message naming key.
 func validateQueue(key string, q queue.Config) []error {

@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/borda-edge/borda/internal/tlsclient"
 	"github.com/borda-edge/borda/internal/uplink/link"
 	"github.com/borda-edge/borda/internal/uplink/queue"
 )
@@ -27,12 +28,7 @@ type Mapping struct {
 }
 
 // TLS configures the connection to the cloud broker.
-type TLS struct {
-	CAFile             string `yaml:"ca_file"`
-	CertFile           string `yaml:"cert_file"`
-	KeyFile            string `yaml:"key_file"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
-}
+type TLS = tlsclient.Config
 
 // Config is one MQTT bridge output.
 type Config struct {

@@ -2,11 +2,8 @@ package mqttbridge
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -97,36 +94,13 @@ func (b *Bridge) clientOptions(onLost func()) (*mqtt.ClientOptions, error) {
 			onLost()
 		})
 	if strings.HasPrefix(addr, "ssl://") || strings.HasPrefix(addr, "tls://") {
-		tc, err := b.tlsConfig()
+		tc, err := b.cfg.TLS.Load()
 		if err != nil {
 			return nil, err
 		}
 		o.SetTLSConfig(tc)
 	}
 	return o, nil
-}
-
-func (b *Bridge) tlsConfig() (*tls.Config, error) {
-	t := b.cfg.TLS
-	tc := &tls.Config{InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // opt-in
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls ca: %w", err)
-		}
-		tc.RootCAs = x509.NewCertPool()
-		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls ca %s: no certificate found", t.CAFile)
-		}
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls client cert: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }
 
 // waitToken waits for tok, the connection loss or ctx.
