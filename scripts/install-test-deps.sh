@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that provide the programs tests run, but only
-# those whose program is missing. Arguments are program:package pairs.
+# those whose program is missing. Arguments are program:package pairs; a
+# program py.MODULE stands for a module of Debian's /usr/bin/python3.
 set -euo pipefail
 
 missing=()
 for pair in "$@"; do
   prog=${pair%%:*}
   pkg=${pair#*:}
+  case $prog in
+    py.*) /usr/bin/python3 -c "import ${prog#py.}" >/dev/null 2>&1 && continue ;;
+  esac
   if ! command -v "$prog" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$prog" ]; then
     case " ${missing[*]-} " in *" $pkg "*) ;; *) missing+=("$pkg") ;; esac
   fi

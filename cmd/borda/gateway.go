@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/borda-edge/borda/internal/alerts"
+	"github.com/borda-edge/borda/internal/attach"
 	"github.com/borda-edge/borda/internal/auth"
 	"github.com/borda-edge/borda/internal/ban"
 	"github.com/borda-edge/borda/internal/broker"
@@ -28,11 +29,13 @@ import (
 	"github.com/borda-edge/borda/internal/netmon"
 	"github.com/borda-edge/borda/internal/netmon/modem"
 	"github.com/borda-edge/borda/internal/netmon/watchdog"
+	"github.com/borda-edge/borda/internal/node"
 	"github.com/borda-edge/borda/internal/pipeline"
 	"github.com/borda-edge/borda/internal/rules"
 	"github.com/borda-edge/borda/internal/store"
 	"github.com/borda-edge/borda/internal/telemetry"
 	"github.com/borda-edge/borda/internal/uplink"
+	"github.com/borda-edge/borda/internal/vision"
 	"github.com/borda-edge/borda/internal/web"
 	"github.com/borda-edge/borda/internal/writeapi"
 )
@@ -50,8 +53,12 @@ type gateway struct {
 	banner   *ban.Banner
 	auth     *auth.Hook
 	netmon   *netmon.Monitor
+	vision   *vision.Pipeline
 	watchdog *watchdog.Watchdog
 	modems   *modem.Reader
+	node     node.Config      // resolved identity (name from the host name by default)
+	attached []*attach.Client // external brokers ingested from
+	actions  *attach.Client   // the one rule actions publish to (nil: the embedded broker)
 	guard    *httpguard.Guard
 	web      *web.Server
 	reloader *reloader
@@ -68,7 +75,9 @@ func newGateway(cfg config.File, logOut io.Writer, load func() (config.File, err
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	g := &gateway{cfg: cfg, log: base.With("component", "gateway")}
+	n := cfg.Node.Resolve()
+	cfg.Uplink = withNode(cfg.Uplink, n)
+	g := &gateway{cfg: cfg, log: base.With("component", "gateway"), node: n}
 	if err := g.newSecurity(base, limited, reg); err != nil {
 		return nil, err
 	}
@@ -129,9 +138,13 @@ func newGateway(cfg config.File, logOut io.Writer, load func() (config.File, err
 		{name: "ingest", run: g.pipeline.Run, ready: g.pipeline.Ready()},
 		{name: "broker", run: g.broker.Run, ready: g.broker.Ready()},
 	}
+	if err := g.newAttach(base, limited, reg); err != nil {
+		return nil, err
+	}
 	if err := g.newNetmon(base, limited, reg); err != nil {
 		return nil, fmt.Errorf("netmon: %w", err)
 	}
+	g.newVision(base, limited, reg)
 	if load != nil {
 		g.reloader = newReloader(load, g.applyReload, base.With("component", "reload"), reg)
 		g.parts = append(g.parts, component{name: "reload", run: g.reloader.Run, ready: g.reloader.Ready()})
@@ -155,7 +168,7 @@ func (g *gateway) newRules(base, limited *slog.Logger, reg *prometheus.Registry)
 		Logger:    base.With("component", "alerts"),
 		Limited:   limited.With("component", "alerts"),
 		Registry:  reg,
-		Publisher: brokerPublisher{g},
+		Publisher: rulePublisher{g},
 		DataDir:   g.cfg.DataDir,
 	}
 	if g.uplink.HasPointOutputs() {
@@ -175,14 +188,6 @@ func (g *gateway) newRules(base, limited *slog.Logger, reg *prometheus.Registry)
 		return fmt.Errorf("rules: %w", err)
 	}
 	return nil
-}
-
-// brokerPublisher publishes alerts and commands through the embedded
-// broker's inline client.
-type brokerPublisher struct{ g *gateway }
-
-func (p brokerPublisher) Publish(topic string, payload []byte, retain bool, qos byte) error {
-	return p.g.broker.Server().Publish(topic, payload, retain, qos)
 }
 
 // localBroker is the embedded broker as the uplink uses it: status topics
@@ -236,6 +241,7 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 	g.banner.Register(w)
 	w.Handle("GET /api/v1/health", g.healthHandler())
 	g.alerts.Register(w)
+	g.registerVision(w)
 	if g.reloader != nil {
 		w.Handle("POST /-/reload", g.reloader)
 	}
@@ -254,7 +260,8 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 // shutdownOrder is the order components are stopped in on shutdown:
 //  0. systemd: STOPPING=1; netmon, modem, watchdog: stop probing and restarting.
 //  1. reload: no reloads while stopping.
-//  2. broker: stop accepting data; disconnect clients; sync the session store.
+//  2. attach-*, broker: stop taking data (external brokers keep what was
+//     not acknowledged); disconnect clients; sync the session store.
 //  3. ingest: store every reading still queued (all were acknowledged or QoS 0).
 //  4. rules: stop the silent-device checker (readings no longer arrive).
 //  5. alerts: finish queued webhooks and history writes (bounded by
@@ -265,7 +272,11 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 //  8. http: so /metrics and /healthz answer while everything drains.
 //  9. ban: last, so the HTTP server reports auth failures until it stops;
 //     bans are written to bans.db as they happen.
-var shutdownOrder = []string{"systemd", "netmon", "modem", "watchdog", "reload", "broker", "ingest", "rules", "alerts", "uplink", "store", "http", "ban"}
+//
+// Before all of them, vision: cameras stop (ffmpeg killed), queued frames
+// are counted as dropped, the last detections go out while broker and
+// ingest still run.
+var shutdownOrder = []string{"vision", "systemd", "netmon", "modem", "watchdog", "reload", "broker", "ingest", "rules", "alerts", "uplink", "store", "http", "ban"}
 
 // storeSink adapts the store to the pipeline: samples the store refuses
 // one by one are counted by the store; only a failed batch is an error.
@@ -304,7 +315,7 @@ func (g *gateway) Run(ctx context.Context) error {
 	}
 	g.log.Info("starting", "version", versionString(), "data_dir", g.cfg.DataDir,
 		"memory_limit", applyMemoryLimit(g.cfg.MemoryLimit))
-	err := runComponents(ctx, g.parts, shutdownOrder, g.log)
+	err := runComponents(ctx, g.parts, g.stopOrder(), g.log)
 	if err != nil {
 		g.log.Error("stopped with error", "error", err)
 		return err

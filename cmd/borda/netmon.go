@@ -22,7 +22,7 @@ import (
 // and resumes the uplink outputs. The service watchdog runs when services
 // are configured; its events go the same way.
 func (g *gateway) newNetmon(base, limited *slog.Logger, reg *prometheus.Registry) error {
-	node := nodeName()
+	node := g.node.Name
 	if len(g.cfg.Watchdog.Services) > 0 {
 		wlog := base.With("component", "watchdog")
 		var err error

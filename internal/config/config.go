@@ -13,17 +13,20 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/borda-edge/borda/internal/alerts"
+	"github.com/borda-edge/borda/internal/attach"
 	"github.com/borda-edge/borda/internal/auth"
 	"github.com/borda-edge/borda/internal/ban"
 	"github.com/borda-edge/borda/internal/broker"
 	"github.com/borda-edge/borda/internal/ingest"
 	"github.com/borda-edge/borda/internal/logging"
 	"github.com/borda-edge/borda/internal/netmon"
+	"github.com/borda-edge/borda/internal/node"
 	"github.com/borda-edge/borda/internal/netmon/watchdog"
 	"github.com/borda-edge/borda/internal/pipeline"
 	"github.com/borda-edge/borda/internal/rules"
 	"github.com/borda-edge/borda/internal/store"
 	"github.com/borda-edge/borda/internal/uplink"
+	"github.com/borda-edge/borda/internal/vision"
 	"github.com/borda-edge/borda/internal/web"
 	"github.com/borda-edge/borda/internal/writeapi"
 )
@@ -45,6 +48,11 @@ type File struct {
 	HTTP        web.Config     `yaml:"http"`
 	// Uplink is the store-and-forward outputs (MQTT bridges to the cloud).
 	Uplink uplink.Config `yaml:"uplink"`
+	// Node is this gateway's identity in a fleet (name, site, labels).
+	Node node.Config `yaml:"node"`
+	// Attach lists external MQTT brokers borda ingests from (MQTT 5 client,
+	// persistent session, shared subscriptions), beside the embedded one.
+	Attach []attach.Config `yaml:"attach"`
 	// Auth is MQTT authentication (password file, inline users, client
 	// certificates) and topic ACLs.
 	Auth auth.Config `yaml:"auth"`
@@ -56,6 +64,8 @@ type File struct {
 	// Bans is the built-in brute-force protection (fail2ban semantics) and
 	// the per-IP connection rate of the MQTT listeners.
 	Bans ban.Config `yaml:"bans"`
+	// Vision is ML inference on camera frames (ONNX Runtime); off by default.
+	Vision vision.Config `yaml:"vision"`
 }
 
 // Ingest is the ingest section: which messages are ingested and how the
@@ -92,6 +102,7 @@ func Default() File {
 		Netmon:   netmon.DefaultConfig(),
 		Watchdog: watchdog.DefaultConfig(),
 		Bans:     ban.DefaultConfig(),
+		Vision:   vision.DefaultConfig(),
 	}
 }
 
@@ -182,15 +193,20 @@ func (f File) problems() []string {
 		{"alerts", f.Alerts.Validate()},
 		{"http", f.HTTP.Validate()},
 		{"uplink", f.Uplink.Validate()},
+		{"node", f.Node.Validate()},
 		{"auth", f.Auth.Validate()},
 		{"netmon", f.Netmon.Validate()},
 		{"watchdog", f.Watchdog.Validate()},
 		{"bans", f.Bans.Validate()},
+		{"vision", f.Vision.Validate()},
 	}
 	for _, s := range sections {
 		for _, e := range flatten(s.err) {
 			out = append(out, s.name+"."+e.Error())
 		}
+	}
+	for _, e := range flatten(attach.ValidateAll(f.Attach)) {
+		out = append(out, "attach"+e.Error()) // [i].key
 	}
 	return out
 }

@@ -80,6 +80,44 @@ func (p *Pipeline) Wants(topic string) bool { return p.subs.Match(topic) }
 // decoded is counted and logged, and is not an error: the MQTT message
 // itself is still delivered to subscribers.
 func (p *Pipeline) Ingest(topic string, payload []byte, qos byte, received time.Time) error {
+	pts := p.decode(topic, payload, received)
+	if len(pts) == 0 {
+		return nil
+	}
+	if qos == 0 && p.cfg.QoS0Overflow == OverflowDrop && len(p.in) == cap(p.in) {
+		p.d.Metrics.dropped.Add(float64(len(pts)))
+		p.d.Limited.Warn("reading dropped: ingest queue full (qos0_overflow: drop)", "topic", topic)
+		return nil
+	}
+	done, err := p.queue(pts, qos > 0)
+	if err != nil || done == nil {
+		return err
+	}
+	return <-done
+}
+
+// IngestAsync is Ingest at QoS 1 for a source that acknowledges on its own
+// (an external broker): it decodes, evaluates the rules and queues the
+// points in the caller's order — waiting while the queue is full — and
+// returns a channel that receives the store's result once (nil at once
+// when the message held nothing to store).
+func (p *Pipeline) IngestAsync(topic string, payload []byte, received time.Time) <-chan error {
+	pts := p.decode(topic, payload, received)
+	var err error
+	if len(pts) > 0 {
+		var done <-chan error
+		if done, err = p.queue(pts, true); err == nil {
+			return done
+		}
+	}
+	res := make(chan error, 1)
+	res <- err
+	return res
+}
+
+// decode routes a message to points, counting rejections, and evaluates
+// the rules on them.
+func (p *Pipeline) decode(topic string, payload []byte, received time.Time) []telemetry.Point {
 	m := p.d.Metrics
 	m.messages.Inc()
 	pts, err := p.d.Router.Route(topic, payload, received, nil)
@@ -89,28 +127,25 @@ func (p *Pipeline) Ingest(topic string, payload []byte, qos byte, received time.
 			p.d.Limited.Warn("reading rejected: "+r.Reason, "topic", topic, "error", r.Err)
 		}
 	}
-	if len(pts) == 0 {
-		return nil
-	}
-	if p.d.Rules != nil {
+	if len(pts) > 0 && p.d.Rules != nil {
 		p.d.Rules.Evaluate(topic, pts, received)
 	}
+	return pts
+}
+
+// queue hands points to the store loop; with wait it returns the channel
+// the store's result arrives on. Points that cannot be queued (stopped)
+// are counted as dropped.
+func (p *Pipeline) queue(pts []telemetry.Point, wait bool) (<-chan error, error) {
 	it := item{pts: pts}
-	if qos > 0 {
+	if wait {
 		it.done = make(chan error, 1)
-	} else if p.cfg.QoS0Overflow == OverflowDrop && len(p.in) == cap(p.in) {
-		m.dropped.Add(float64(len(pts)))
-		p.d.Limited.Warn("reading dropped: ingest queue full (qos0_overflow: drop)", "topic", topic)
-		return nil
 	}
 	if err := p.send(context.Background(), it); err != nil {
-		m.dropped.Add(float64(len(pts)))
-		return err
+		p.d.Metrics.dropped.Add(float64(len(pts)))
+		return nil, err
 	}
-	if it.done == nil {
-		return nil
-	}
-	return <-it.done
+	return it.done, nil
 }
 
 // Write queues points decoded elsewhere (the HTTP line-protocol API) and

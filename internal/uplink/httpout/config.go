@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/borda-edge/borda/internal/telemetry"
 	"github.com/borda-edge/borda/internal/tlsclient"
 	"github.com/borda-edge/borda/internal/uplink/link"
 	"github.com/borda-edge/borda/internal/uplink/queue"
@@ -54,6 +56,11 @@ type Common struct {
 	// server rejects for good (HTTP 400, 413, 422) are kept for inspection.
 	DeadLetter  queue.Config `yaml:"dead_letter"`
 	StatusTopic string       `yaml:"status_topic"` // default borda/uplink/<name>/status
+	// ExternalLabels are added to every point and alert this output sends
+	// (a tag in line protocol, a label in remote_write) unless it has that
+	// tag already, like Prometheus' external_labels. borda fills in the
+	// node identity (node, site, node.labels) when the key is absent.
+	ExternalLabels map[string]string `yaml:"external_labels"`
 }
 
 // DefaultCommon has no name or URL; everything else is set: timeout 10 s,
@@ -84,6 +91,11 @@ func (c Common) Validate() []error {
 	}
 	if c.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("timeout %v: must be > 0", c.Timeout))
+	}
+	for k, v := range c.ExternalLabels {
+		if telemetry.LabelName(k) != k || strings.HasPrefix(k, "__") || v == "" {
+			errs = append(errs, fmt.Errorf("external_labels %q=%q: need a label name ([a-zA-Z_][a-zA-Z0-9_]*, not __*) and a value", k, v))
+		}
 	}
 	for k, v := range c.Headers {
 		if k == "" || strings.ContainsAny(k, " :\r\n\t") || strings.ContainsAny(v, "\r\n") {
@@ -149,4 +161,14 @@ func validName(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// SortedExternalLabels returns ExternalLabels as tags sorted by key.
+func (c Common) SortedExternalLabels() []telemetry.Tag {
+	out := make([]telemetry.Tag, 0, len(c.ExternalLabels))
+	for k, v := range c.ExternalLabels {
+		out = append(out, telemetry.Tag{Key: k, Value: v})
+	}
+	slices.SortFunc(out, func(a, b telemetry.Tag) int { return strings.Compare(a.Key, b.Key) })
+	return out
 }

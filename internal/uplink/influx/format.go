@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/borda-edge/borda/internal/telemetry"
@@ -27,6 +28,7 @@ type format struct {
 	gz      *gzip.Writer
 	gzOut   bytes.Buffer
 	version int
+	ext     []telemetry.Tag // external labels
 }
 
 func newFormat(c Config) (*format, error) {
@@ -35,7 +37,7 @@ func newFormat(c Config) (*format, error) {
 		return nil, fmt.Errorf("url %q: %w", c.URL, err)
 	}
 	p, _ := precisionOf(c.Precision) // validated
-	f := &format{prec: c.Precision, base: base, cfg: c, urls: map[string]string{}, version: c.APIVersion(),
+	f := &format{prec: c.Precision, base: base, cfg: c, urls: map[string]string{}, version: c.APIVersion(), ext: c.SortedExternalLabels(),
 		line: lineFormat{unit: p.unit, v2: c.APIVersion() == 2}}
 	if c.Gzip {
 		f.gz = gzip.NewWriter(&f.gzOut)
@@ -73,6 +75,22 @@ func (f *format) writeURL(name string) string {
 
 func (f *format) Group() string { return f.prec }
 
+// withExternal returns tags plus the external labels they lack. Points
+// and alerts are formatted concurrently: the merged list is a new slice.
+func (f *format) withExternal(tags []telemetry.Tag) []telemetry.Tag {
+	if len(f.ext) == 0 {
+		return tags
+	}
+	out := make([]telemetry.Tag, len(tags), len(tags)+len(f.ext))
+	copy(out, tags)
+	for _, e := range f.ext {
+		if !slices.ContainsFunc(tags, func(t telemetry.Tag) bool { return t.Key == e.Key }) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // AppendPoints writes one line per selected point.
 func (f *format) AppendPoints(dst []byte, pts []telemetry.Point, keep func(string) bool) ([]byte, int, int) {
 	n, skipped := 0, 0
@@ -82,7 +100,7 @@ func (f *format) AppendPoints(dst []byte, pts []telemetry.Point, keep func(strin
 			continue
 		}
 		var ok bool
-		if dst, ok = appendLine(dst, p.Measurement, p.Tags, p.Fields, p.Time, f.line); ok {
+		if dst, ok = appendLine(dst, p.Measurement, f.withExternal(p.Tags), p.Fields, p.Time, f.line); ok {
 			n++
 		} else {
 			skipped++
@@ -93,10 +111,10 @@ func (f *format) AppendPoints(dst []byte, pts []telemetry.Point, keep func(strin
 
 // AppendAlert writes borda_alerts,device_id=,rule=,severity=,state=,type= value=<reading>.
 func (f *format) AppendAlert(dst []byte, a telemetry.Alert) ([]byte, int) {
-	dst, ok := appendLine(dst, AlertMeasurement, alertTags(a), []telemetry.Field{{Key: "value", Value: a.Value}},
+	dst, ok := appendLine(dst, AlertMeasurement, f.withExternal(alertTags(a)), []telemetry.Field{{Key: "value", Value: a.Value}},
 		a.Time, f.line)
 	if !ok { // a non-finite reading: the event still counts
-		dst, _ = appendLine(dst, AlertMeasurement, alertTags(a), []telemetry.Field{{Key: "value", Value: 0}},
+		dst, _ = appendLine(dst, AlertMeasurement, f.withExternal(alertTags(a)), []telemetry.Field{{Key: "value", Value: 0}},
 			a.Time, f.line)
 	}
 	return dst, 1

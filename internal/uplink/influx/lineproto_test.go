@@ -121,3 +121,26 @@ func bad1x(s string) bool {
 	}
 	return false
 }
+
+// External labels become tags unless the point has the tag already.
+func TestExternalLabels(t *testing.T) {
+	c := DefaultConfig()
+	c.Name, c.URL, c.Database = "i", "http://127.0.0.1:8086", "db"
+	c.ExternalLabels = map[string]string{"site": "plant-a", "node": "edge-1"}
+	f, err := newFormat(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts := []telemetry.Point{
+		{Measurement: "m", Tags: []telemetry.Tag{{Key: "device_id", Value: "d1"}}, Fields: []telemetry.Field{{Key: "value", Value: 1}}, Time: time.Unix(0, 5)},
+		{Measurement: "m", Tags: []telemetry.Tag{{Key: "node", Value: "own"}}, Fields: []telemetry.Field{{Key: "value", Value: 2}}, Time: time.Unix(0, 6)},
+	}
+	b, n, _ := f.AppendPoints(nil, pts, func(string) bool { return true })
+	want := "m,device_id=d1,node=edge-1,site=plant-a value=1 5\nm,node=own,site=plant-a value=2 6\n"
+	if n != 2 || string(b) != want {
+		t.Fatalf("got %q, want %q", b, want)
+	}
+	if pts[0].Tags[0].Key != "device_id" || len(pts[0].Tags) != 1 {
+		t.Fatalf("point changed: %+v", pts[0].Tags)
+	}
+}

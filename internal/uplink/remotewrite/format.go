@@ -3,6 +3,7 @@ package remotewrite
 import (
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
@@ -18,7 +19,19 @@ const AlertSeries = "borda_alert"
 type format struct {
 	url   string
 	token string
-	buf   []byte // snappy output, reused
+	ext   []telemetry.Tag // external labels, added unless the point has the label
+	buf   []byte          // snappy output, reused
+}
+
+// withExternal appends the external labels the series does not have.
+func (f *format) withExternal(ls []label) []label {
+	n := len(ls)
+	for _, e := range f.ext {
+		if !slices.ContainsFunc(ls[:n], func(l label) bool { return l.name == e.Key }) {
+			ls = append(ls, label{name: e.Key, value: e.Value})
+		}
+	}
+	return ls
 }
 
 func (f *format) Group() string { return "" }
@@ -38,6 +51,7 @@ func (f *format) AppendPoints(dst []byte, pts []telemetry.Point, keep func(strin
 			skipped++
 			continue
 		}
+		ls = f.withExternal(ls)
 		ts := p.Time.UnixMilli()
 		for _, fl := range p.Fields {
 			ls[0].value = telemetry.SeriesName(p.Measurement, fl.Key)
@@ -95,6 +109,8 @@ func (f *format) AppendAlert(dst []byte, a telemetry.Alert) ([]byte, int) {
 			ls = append(ls, l)
 		}
 	}
+	ls = f.withExternal(ls)
+	sortLabels(ls)
 	return appendSeries(dst, ls, a.Value, a.Time.UnixMilli()), 1
 }
 

@@ -27,7 +27,7 @@ func New(cfg Config, d Deps) (*Output, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("remote_write output %q: %w", cfg.Name, err)
 	}
-	o, err := httpout.New(cfg.Common, &format{url: cfg.URL, token: cfg.BearerToken}, d)
+	o, err := httpout.New(cfg.Common, &format{url: cfg.URL, token: cfg.BearerToken, ext: cfg.SortedExternalLabels()}, d)
 	if err != nil {
 		return nil, fmt.Errorf("remote_write output: %w", err)
 	}

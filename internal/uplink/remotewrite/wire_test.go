@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,4 +136,28 @@ func FuzzSplit(f *testing.F) {
 			}
 		}
 	})
+}
+
+// External labels are added to every series and alert unless the point
+// carries the label itself (like Prometheus' external_labels).
+func TestExternalLabels(t *testing.T) {
+	f := format{ext: []telemetry.Tag{{Key: "node", Value: "edge-1"}, {Key: "site", Value: "plant-a"}}}
+	pts := []telemetry.Point{
+		{Measurement: "m", Tags: []telemetry.Tag{{Key: "device_id", Value: "d1"}}, Fields: []telemetry.Field{{Key: "value", Value: 1}}, Time: time.UnixMilli(7)},
+		{Measurement: "m", Tags: []telemetry.Tag{{Key: "site", Value: "own"}}, Fields: []telemetry.Field{{Key: "value", Value: 2}}, Time: time.UnixMilli(7)},
+	}
+	b, _, _ := f.AppendPoints(nil, pts, func(string) bool { return true })
+	b, _ = f.AppendAlert(b, telemetry.Alert{Rule: "hot", Value: 3, Time: time.UnixMilli(8)})
+	var got []string
+	for _, s := range decode(t, b) {
+		got = append(got, seriesString(s))
+	}
+	want := []string{
+		`{__name__="m", device_id="d1", node="edge-1", site="plant-a"} 1 @7`,
+		`{__name__="m", node="edge-1", site="own"} 2 @7`,
+		`{__name__="borda_alert", node="edge-1", rule="hot", site="plant-a"} 3 @8`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
