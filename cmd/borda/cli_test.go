@@ -27,7 +27,7 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 	return code, o.String(), e.String()
 }
 
-func writeFile(t *testing.T, name, content string) string {
+func writeFile(t testing.TB, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -166,7 +166,7 @@ http: {address: 127.0.0.1, port: %d}
 }
 
 // buildBorda builds the real binary into a temporary directory.
-func buildBorda(t *testing.T) string {
+func buildBorda(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "borda")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {

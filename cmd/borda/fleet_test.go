@@ -23,7 +23,7 @@ type fleetNode struct {
 	proc                   *testkit.Process
 }
 
-func (n *fleetNode) start(t *testing.T, bin string) {
+func (n *fleetNode) start(t testing.TB, bin string) {
 	t.Helper()
 	n.proc = testkit.Start(t, bin, "run", "-c", n.conf)
 	testkit.WaitTCP(t, strings.TrimPrefix(n.http, "http://"), 20*time.Second)
@@ -47,7 +47,7 @@ func tail(s string, n int) string {
 
 // edgeConfig: a site gateway whose readings (convention topics) are bridged
 // to the cloud broker under edge/<node>/ and remote-written with its labels.
-func edgeConfig(t *testing.T, name, cloud, victoria string) *fleetNode {
+func edgeConfig(t testing.TB, name, cloud, victoria string) *fleetNode {
 	n := &fleetNode{name: name, mqtt: fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t)),
 		http: fmt.Sprintf("http://127.0.0.1:%d", testkit.FreePort(t))}
 	n.conf = writeFile(t, name+".yaml", fmt.Sprintf(`data_dir: %s
@@ -64,20 +64,14 @@ uplink:
       client_id: "{node}-bridge"
       out: [{filter: "+/+/+", add_prefix: "edge/{node}/", qos: 1}]
       backoff: {min: 50ms, max: 1s}
-  remote_write:
-    - name: victoria
-      url: %s/api/v1/write
-      alerts: false
-      flush_interval: 200ms
-      backoff: {min: 50ms, max: 1s}
-`, t.TempDir(), name, port(n.mqtt), port(n.http), cloud, victoria))
+%s`, t.TempDir(), name, port(n.mqtt), port(n.http), cloud, remoteWrite(victoria)))
 	return n
 }
 
 // collectorConfig: a central borda that ingests every edge's bridged
 // topics from the cloud broker through one shared subscription, keeping the
 // node as a label.
-func collectorConfig(t *testing.T, name, cloud string) *fleetNode {
+func collectorConfig(t testing.TB, name, cloud string) *fleetNode {
 	n := &fleetNode{name: name, mqtt: fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t)),
 		http: fmt.Sprintf("http://127.0.0.1:%d", testkit.FreePort(t))}
 	n.conf = writeFile(t, name+".yaml", fmt.Sprintf(`data_dir: %s
@@ -108,24 +102,38 @@ attach:
 	return n
 }
 
+// remoteWrite is the edge's remote_write section ("" without a server).
+func remoteWrite(victoria string) string {
+	if victoria == "" {
+		return ""
+	}
+	return fmt.Sprintf(`  remote_write:
+    - name: victoria
+      url: %s/api/v1/write
+      alerts: false
+      flush_interval: 200ms
+      backoff: {min: 50ms, max: 1s}
+`, victoria)
+}
+
 func port(hostport string) string { return hostport[strings.LastIndexByte(hostport, ':')+1:] }
 
 // samplesByNode returns the raw stored samples of every series with a node
 // label: node -> set of "series@ms".
-func samplesByNode(t *testing.T, baseURL string) map[string]map[string]bool {
+func samplesByNode(t testing.TB, baseURL string) map[string]map[string]bool {
 	t.Helper()
 	return rawSamples(t, baseURL, `{node=~"edge-.+", __name__!~"borda_.*"}`, "node")
 }
 
 // localSamples counts the samples an edge stored itself for its devices.
-func localSamples(t *testing.T, e *fleetNode) int {
+func localSamples(t testing.TB, e *fleetNode) int {
 	t.Helper()
 	return len(rawSamples(t, e.http, fmt.Sprintf(`{device_id=~"%s-.*"}`, e.name), "")[""])
 }
 
 // rawSamples returns the raw samples of the last hour of selector, grouped
 // by the value of label by: group -> set of "series@ms".
-func rawSamples(t *testing.T, baseURL, selector, by string) map[string]map[string]bool {
+func rawSamples(t testing.TB, baseURL, selector, by string) map[string]map[string]bool {
 	t.Helper()
 	q := url.Values{"query": {selector + "[1h]"}}
 	body := httpGet(t, baseURL+"/api/v1/query?"+q.Encode(), 200)
@@ -200,14 +208,14 @@ func sum(m map[string]int) int {
 
 // simulateEdges runs one simulator per edge at once (QoS 1, own device
 // prefix) and returns their reports.
-func simulateEdges(t *testing.T, edges []*fleetNode, count int, rate, seed int) []simulate.Report {
+func simulateEdges(t testing.TB, edges []*fleetNode, count int, rate, seed int) []simulate.Report {
 	t.Helper()
 	reps := make([]simulate.Report, len(edges))
 	var wg sync.WaitGroup
 	for i, e := range edges {
 		wg.Go(func() {
 			reps[i] = runSimulateJSON(t, "--broker", "tcp://"+e.mqtt, "--devices", "20", "--qos", "1",
-				"--count", fmt.Sprint(count), "--rate", fmt.Sprint(rate), "--profile", "factory",
+				"--count", fmt.Sprint(count), "--rate", fmt.Sprint(rate), "--quiet", "--profile", "factory",
 				"--device-prefix", e.name, "--client-id", fmt.Sprintf("sim-%s-%d", e.name, seed), "--seed", fmt.Sprint(seed))
 		})
 	}

@@ -127,7 +127,7 @@ func scrapeMetric(t *testing.T, baseURL, series string) float64 {
 	return -1
 }
 
-func httpGet(t *testing.T, url string, wantCode int) string {
+func httpGet(t testing.TB, url string, wantCode int) string {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {

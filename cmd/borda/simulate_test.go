@@ -20,7 +20,7 @@ func runSimulate(args ...string) (code int, stdout, stderr string) {
 
 // runSimulateJSON runs a simulation with --json that must succeed and
 // returns its report.
-func runSimulateJSON(t *testing.T, args ...string) simulate.Report {
+func runSimulateJSON(t testing.TB, args ...string) simulate.Report {
 	t.Helper()
 	code, out, errOut := runSimulate(append(args, "--json")...)
 	if code != 0 {
