@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/borda-edge/borda/internal/bench"
+	"github.com/borda-edge/borda/internal/progress"
 	"github.com/borda-edge/borda/internal/simulate"
 )
 
@@ -44,7 +45,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (opts bench.Options, list 
 	fs.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&opts.Keep, "keep", false, "keep the servers' data directories")
 	fs.StringVar(&opts.MosquittoBin, "mosquitto", bench.DefaultMosquitto, "Mosquitto executable")
-	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	quiet := fs.Bool("quiet", false, "no progress lines or notes on stderr")
+	always := fs.Bool("progress", false, "progress lines on stderr even when it is not a terminal")
 	if err := fs.Parse(args); err != nil {
 		return opts, false, err
 	}
@@ -52,7 +54,10 @@ func parseBenchFlags(args []string, stderr io.Writer) (opts bench.Options, list 
 		return opts, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if !*quiet {
-		opts.Log = stderr
+		opts.Log, opts.Progress = stderr, progress.For(stderr, *always)
+		if l, ok := opts.Progress.(*progress.Line); ok {
+			opts.Log = l.Notes() // notes clear the progress line first
+		}
 	}
 	return opts, list, nil
 }
@@ -88,6 +93,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	// process at once (the kernel kills the servers).
 	context.AfterFunc(ctx, stop)
 	rep, err := bench.Run(ctx, opts, stdout)
+	progress.Finish(opts.Progress)
 	if err != nil {
 		fmt.Fprintf(stderr, "borda bench: %v\n", err)
 		return 1

@@ -113,7 +113,7 @@ func benchInterrupted(t *testing.T, bin string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "bench", "--scenarios", "mosquitto-qos0,borda-ingest-qos0",
-		"--duration", "1m", "--devices", "20", "--rate", "1000", "--json")
+		"--duration", "1m", "--devices", "20", "--rate", "1000", "--json", "--progress")
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	var stdout bytes.Buffer
 	stderr := &testkit.Process{} // a goroutine-safe buffer

@@ -54,6 +54,7 @@ type gateway struct {
 	auth     *auth.Hook
 	netmon   *netmon.Monitor
 	vision   *vision.Pipeline
+	recent   *recentDetections // latest detections per camera (nil: vision off)
 	watchdog *watchdog.Watchdog
 	modems   *modem.Reader
 	node     node.Config      // resolved identity (name from the host name by default)
@@ -238,6 +239,7 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 	}
 	w := web.New(cfg.HTTP, base.With("component", "http"), reg, checks, g.webOptions())
 	w.Handle("/api/v1/", g.store.Handler())
+	g.registerDashboard(w, base, reg)
 	g.banner.Register(w)
 	w.Handle("GET /api/v1/health", g.healthHandler())
 	g.alerts.Register(w)
@@ -269,14 +271,15 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 //  6. uplink: disconnect from the cloud and close the queues; whatever was
 //     not confirmed stays queued for the next start.
 //  7. store: flush and close the TSDB (its WAL already holds every append).
-//  8. http: so /metrics and /healthz answer while everything drains.
+//  8. dashboard, http: live dashboard streams end (pages reconnect later);
+//     /metrics and /healthz answer while everything drains.
 //  9. ban: last, so the HTTP server reports auth failures until it stops;
 //     bans are written to bans.db as they happen.
 //
 // Before all of them, vision: cameras stop (ffmpeg killed), queued frames
 // are counted as dropped, the last detections go out while broker and
 // ingest still run.
-var shutdownOrder = []string{"vision", "systemd", "netmon", "modem", "watchdog", "reload", "broker", "ingest", "rules", "alerts", "uplink", "store", "http", "ban"}
+var shutdownOrder = []string{"vision", "systemd", "netmon", "modem", "watchdog", "reload", "broker", "ingest", "rules", "alerts", "uplink", "store", "dashboard", "http", "ban"}
 
 // storeSink adapts the store to the pipeline: samples the store refuses
 // one by one are counted by the store; only a failed batch is an error.

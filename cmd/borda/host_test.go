@@ -88,7 +88,6 @@ func TestHostNetplanInvalid(t *testing.T) {
 func TestHostUsage(t *testing.T) {
 	for _, args := range [][]string{
 		nil,
-		{"netplan"},
 		{"netplan", "-x"},
 		{"netplan", "-c", "a.yaml", "extra"},
 		{"bogus"},
@@ -104,5 +103,52 @@ func TestHostUsage(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := runHost([]string{"netplan", "-h"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "Usage:") {
 		t.Errorf("-h: exit %d, stdout %q", code, out.String())
+	}
+}
+
+// The same network from borda.yaml's host.netplan section renders the same
+// file as the standalone input (secret paths relative to borda.yaml).
+func TestHostNetplanFromBordaYAML(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"apn-password", "sim-pin"} {
+		b, err := os.ReadFile(filepath.Join(netplanTestdata, "secrets", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "borda.yaml")
+	if err := os.WriteFile(cfg, []byte(`host:
+  netplan:
+    ethernet: {interface: enp1s0, route_metric: 100}
+    modem: {interface: cdc-wdm0, apn: internet.operator.example, username: borda,
+            password_file: apn-password, pin_file: sim-pin, number: "*99#", route_metric: 700}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := runHost([]string{"netplan", "-c", cfg}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	want, _ := os.ReadFile(filepath.Join(netplanTestdata, "modem.golden"))
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Errorf("differs from modem.golden:\n%s", out.String())
+	}
+
+	// A bad section is refused with its key; no config renders the defaults.
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("host:\n  netplan:\n    modem: {interface: cdc-wdm0}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	errb.Reset()
+	if code := runHost([]string{"netplan", "-c", bad}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "host.netplan") {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	t.Setenv("BORDA_CONFIG", "")
+	out.Reset()
+	if code := runHost([]string{"netplan"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "eth0") {
+		t.Fatalf("defaults: exit %d: %s %s", code, out.String(), errb.String())
 	}
 }

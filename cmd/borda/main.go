@@ -39,8 +39,9 @@ Usage:
   borda bench [flags]     run benchmark scenarios side by side with Mosquitto (borda bench -h)
   borda passwd [-c] [-b] [-D] [-cost N] FILE USER [PASSWORD]
                           manage MQTT users in a password file (like mosquitto_passwd)
-  borda host netplan -c INPUT [-o FILE]
-                          render the netplan file for an Ethernet + 5G modem site
+  borda host check|apply|revert|firewall|install-service|netplan [flags]
+                          edge host setup: kernel profile, firewall, systemd unit,
+                          netplan (borda host help)
   borda version           print version, commit and Go version
 
 The configuration file may also be given with BORDA_CONFIG.

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -126,13 +124,4 @@ func (g *gateway) healthHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(h)
 	})
-}
-
-// nodeName is the host name as one MQTT topic level.
-func nodeName() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		return "borda"
-	}
-	return strings.NewReplacer("/", "_", "+", "_", "#", "_").Replace(h)
 }

@@ -19,19 +19,7 @@ import (
 // /api/v1/health); when the listener goes away the node goes offline and
 // the uplink bridge is paused, and back online resumes it.
 func TestNetmonPausesUplink(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ln := probeTarget(t)
 	cfg := testConfig(t)
 	cfg.Netmon.Enabled, cfg.Netmon.ManageRoutes = true, false
 	cfg.Netmon.Uplinks = []netmon.UplinkConfig{{Name: "lan", Interface: "lo", Targets: []string{ln.Addr().String()}}}
@@ -89,4 +77,25 @@ func TestWatchdogEvents(t *testing.T) {
 	if m := rec.wait(t, 1)[0]; !strings.Contains(m.payload, "service_down") || !strings.Contains(m.payload, "plc-gateway") {
 		t.Fatalf("event %+v", m)
 	}
+}
+
+// probeTarget is a loopback TCP listener that accepts and closes every
+// connection: a reachable probe target for netmon on lo.
+func probeTarget(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln
 }

@@ -14,13 +14,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/borda-edge/borda/internal/progress"
 	"github.com/borda-edge/borda/internal/simulate"
 )
 
 const simulateUsage = `Usage: borda simulate [flags]
 
 Simulates a fleet of devices publishing readings to an MQTT broker (borda or
-any other), prints a progress line every second and a report at the end.
+any other), shows a progress line on a terminal (every second; --progress
+prints it elsewhere too) and a report at the end.
 With --verify it then counts through borda's query API what was stored and
 fails (exit 1) when readings are missing. With --expect-alerts it subscribes
 to the alert topic first, matches every alert borda's seed rules should raise
@@ -37,6 +39,7 @@ type simulateFlags struct {
 	qos           uint
 	jsonOut       bool
 	quiet         bool
+	progress      bool // progress lines even when stderr is not a terminal
 	verifyURL     string
 	verifyTimeout time.Duration
 }
@@ -74,6 +77,7 @@ func parseSimulateFlags(args []string, stderr io.Writer) (simulateFlags, error) 
 	fs.DurationVar(&c.AlertGrace, "alert-grace", simulate.DefaultAlertGrace, "--expect-alerts: after the run, wait for missing alerts until none arrived for this long")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines")
+	fs.BoolVar(&f.progress, "progress", false, "progress lines on stderr even when it is not a terminal")
 	fs.StringVar(&f.verifyURL, "verify", "", "after the run, count the stored readings through borda's query API at this URL (http://host:8888)")
 	fs.DurationVar(&f.verifyTimeout, "verify-timeout", time.Minute, "how long --verify may wait for borda to store everything")
 	if err := fs.Parse(args); err != nil {
@@ -108,11 +112,12 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var progress io.Writer = stderr
-	if f.quiet {
-		progress = nil
+	var prog io.Writer // a line redrawn on a terminal; none in logs and pipes
+	if !f.quiet {
+		prog = progress.For(stderr, f.progress)
 	}
-	rep, runErr := simulate.Run(ctx, f.cfg, progress)
+	rep, runErr := simulate.Run(ctx, f.cfg, prog)
+	progress.Finish(prog)
 	stop() // from here on a (second) SIGINT ends the process, e.g. during --verify
 	out := simulateOutput{Report: rep}
 	code := 0

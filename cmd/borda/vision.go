@@ -29,6 +29,7 @@ func (g *gateway) newVision(base, limited *slog.Logger, reg *prometheus.Registry
 		return
 	}
 	lim := limited.With("component", "vision")
+	g.recent = newRecentDetections(50)
 	g.vision = vision.New(g.cfg.Vision, vision.Deps{
 		Logger:   base.With("component", "vision"),
 		Limited:  lim,
@@ -72,6 +73,9 @@ type visionAlert struct {
 }
 
 func (s visionSink) Detections(ctx context.Context, ds []vision.Detection) {
+	if s.g.recent != nil {
+		s.g.recent.add(ds)
+	}
 	pts := make([]telemetry.Point, 0, len(ds))
 	for _, d := range ds {
 		s.publish("cameras/"+d.Camera+"/detection", d, 0)

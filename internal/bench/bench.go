@@ -42,7 +42,8 @@ type Options struct {
 	BordaBin     string    // borda executable, started as `<BordaBin> run -c <generated yaml>`
 	BordaVersion string    // shown in the report's header
 	MosquittoBin string    // default DefaultMosquitto
-	Log          io.Writer // progress lines and notes (stderr); nil = none
+	Log          io.Writer // notes (stderr); nil = none
+	Progress     io.Writer // the simulator's progress lines; nil = none
 }
 
 // simConfig is the simulator configuration of the load against broker
@@ -114,7 +115,7 @@ func Run(ctx context.Context, opts Options, stdout io.Writer) (Report, error) {
 		logw = io.Discard
 	}
 	rep := Report{Load: opts.Load, Machine: machineInfo(ctx, opts)}
-	r := &runner{opts: opts, log: logw, progress: opts.Log}
+	r := &runner{opts: opts, log: logw, progress: opts.Progress}
 	for _, sc := range scs {
 		if ctx.Err() != nil {
 			res := newResult(sc)

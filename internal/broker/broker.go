@@ -71,7 +71,7 @@ func New(cfg Config, d Deps, limited *slog.Logger) *Broker {
 	return &Broker{
 		cfg: cfg, deps: d, log: d.Logger, limited: limited, server: server,
 		origin:  server.NewClient(nil, mqtt.LocalListener, "borda-uplink", true),
-		metrics: newMetrics(d.Registry, server.Info),
+		metrics: newMetrics(d.Registry, server.Info, cfg.MaxConnections),
 		addrs:   map[string]net.Addr{},
 		certs:   map[string]*certSource{},
 		ready:   make(chan struct{}),
@@ -120,6 +120,9 @@ func (b *Broker) Run(ctx context.Context) error {
 	if err := b.server.Serve(); err != nil {
 		_ = b.server.Close()
 		return fmt.Errorf("broker: start serving: %w", err)
+	}
+	if len(b.cfg.Listeners) == 0 {
+		b.log.Info("no listeners: the embedded broker only routes borda's own messages (attach-only)")
 	}
 	for _, l := range b.cfg.Listeners {
 		b.log.Info("listening", "listener", l.Name, "protocol", l.Protocol, "address", b.Addr(l.Name).String())

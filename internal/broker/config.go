@@ -106,9 +106,6 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if len(c.Listeners) == 0 {
-		add("listeners: at least one listener is required")
-	}
 	names := map[string]bool{}
 	for i, l := range c.Listeners {
 		p := fmt.Sprintf("listeners[%d]", i)

@@ -31,7 +31,7 @@ type metrics struct {
 	sessionsExpired prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, info *system.Info) *metrics {
+func newMetrics(reg prometheus.Registerer, info *system.Info, maxConnections int) *metrics {
 	m := &metrics{
 		drops: map[string]*atomic.Int64{},
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -53,7 +53,10 @@ func newMetrics(reg prometheus.Registerer, info *system.Info) *metrics {
 	for _, r := range []string{rejectTooLarge, rejectInvalidTopic, rejectRate} {
 		m.rejected.WithLabelValues(r)
 	}
-	reg.MustRegister(m.rejected, m.connErrors, m.retainedExpired, m.sessionsExpired,
+	maxConns := prometheus.NewGauge(prometheus.GaugeOpts{Name: "borda_mqtt_max_connections",
+		Help: "The configured max_connections (alert on borda_mqtt_clients_connected near it)."})
+	maxConns.Set(float64(maxConnections))
+	reg.MustRegister(m.rejected, m.connErrors, m.retainedExpired, m.sessionsExpired, maxConns,
 		&infoCollector{info: info, drops: m.drops})
 	return m
 }

@@ -17,11 +17,14 @@ import (
 	"github.com/borda-edge/borda/internal/auth"
 	"github.com/borda-edge/borda/internal/ban"
 	"github.com/borda-edge/borda/internal/broker"
+	"github.com/borda-edge/borda/internal/hostsetup/firewall"
+	"github.com/borda-edge/borda/internal/hostsetup/netplan"
+	"github.com/borda-edge/borda/internal/hostsetup/sysctl"
 	"github.com/borda-edge/borda/internal/ingest"
 	"github.com/borda-edge/borda/internal/logging"
 	"github.com/borda-edge/borda/internal/netmon"
-	"github.com/borda-edge/borda/internal/node"
 	"github.com/borda-edge/borda/internal/netmon/watchdog"
+	"github.com/borda-edge/borda/internal/node"
 	"github.com/borda-edge/borda/internal/pipeline"
 	"github.com/borda-edge/borda/internal/rules"
 	"github.com/borda-edge/borda/internal/store"
@@ -66,6 +69,19 @@ type File struct {
 	Bans ban.Config `yaml:"bans"`
 	// Vision is ML inference on camera frames (ONNX Runtime); off by default.
 	Vision vision.Config `yaml:"vision"`
+	// Host is what `borda host` sets up on the machine: the kernel
+	// profile and the firewall. borda itself never changes the host.
+	Host Host `yaml:"host"`
+}
+
+// Host is the host section: read only by `borda host` commands.
+type Host struct {
+	Sysctl   sysctl.Config   `yaml:"sysctl"`
+	Firewall firewall.Config `yaml:"firewall"`
+	// Netplan is the network `borda host netplan` renders: Ethernet
+	// preferred, the cellular modem as backup (secret files relative to
+	// the config file's directory).
+	Netplan netplan.Config `yaml:"netplan"`
 }
 
 // Ingest is the ingest section: which messages are ingested and how the
@@ -103,6 +119,7 @@ func Default() File {
 		Watchdog: watchdog.DefaultConfig(),
 		Bans:     ban.DefaultConfig(),
 		Vision:   vision.DefaultConfig(),
+		Host:     Host{Firewall: firewall.DefaultConfig(), Netplan: netplan.DefaultConfig()},
 	}
 }
 
@@ -179,6 +196,9 @@ func (f File) problems() []string {
 	if f.DataDir == "" {
 		out = append(out, "data_dir: is required")
 	}
+	if len(f.Broker.Listeners) == 0 && len(f.Attach) == 0 {
+		out = append(out, "broker.listeners: at least one listener is required (or an attach: entry, to ingest only from external brokers)")
+	}
 	sections := []struct {
 		name string
 		err  error
@@ -199,6 +219,9 @@ func (f File) problems() []string {
 		{"watchdog", f.Watchdog.Validate()},
 		{"bans", f.Bans.Validate()},
 		{"vision", f.Vision.Validate()},
+		{"host", f.Host.Sysctl.Validate()},
+		{"host", f.Host.Firewall.Validate()},
+		{"host.netplan", f.Host.Netplan.Validate()},
 	}
 	for _, s := range sections {
 		for _, e := range flatten(s.err) {

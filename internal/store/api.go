@@ -65,6 +65,9 @@ type withAnnotations struct {
 	data  any
 	annos annotations.Annotations
 	query string
+	// done releases the data (a query's pooled points) once the response
+	// is written; nil: nothing to release.
+	done func()
 }
 
 func (s *Store) wrap(fn func(*http.Request) (any, error)) http.HandlerFunc {
@@ -80,6 +83,9 @@ func (s *Store) wrap(fn func(*http.Request) (any, error)) http.HandlerFunc {
 		}
 		resp := apiResponse{Status: "success", Data: data}
 		if wa, ok := data.(withAnnotations); ok {
+			if wa.done != nil {
+				defer wa.done()
+			}
 			resp.Data = wa.data
 			resp.Warnings, resp.Infos = wa.annos.AsStrings(wa.query, 10, 10)
 		}
@@ -208,10 +214,14 @@ type queryData struct {
 	Result     parser.Value     `json:"result"`
 }
 
+// execute runs q. The result's points belong to the engine's pool until
+// q.Close, so the query is closed (by wrap) only after the response is
+// encoded: closing it first let a concurrent query overwrite the points
+// being encoded.
 func execute(ctx context.Context, q promql.Query, qs string) (any, error) {
-	defer q.Close()
 	res := q.Exec(ctx)
 	if res.Err != nil {
+		q.Close()
 		return nil, res.Err
 	}
 	v := res.Value
@@ -225,7 +235,7 @@ func execute(ctx context.Context, q promql.Query, qs string) (any, error) {
 			v = promql.Matrix{}
 		}
 	}
-	return withAnnotations{data: queryData{ResultType: v.Type(), Result: v}, annos: res.Warnings, query: qs}, nil
+	return withAnnotations{data: queryData{ResultType: v.Type(), Result: v}, annos: res.Warnings, query: qs, done: q.Close}, nil
 }
 
 // buildInfo answers /api/v1/status/buildinfo with the version of the

@@ -84,19 +84,7 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil || !bytes.Equal(out, again) {
 				t.Fatalf("render is not deterministic (err %v)", err)
 			}
-			golden := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("output differs from %s:\n--- got\n%s--- want\n%s", golden, out, want)
-			}
+			testkit.Golden(t, filepath.Join("testdata", tc.name+".golden"), out, *update)
 
 			var doc parsed
 			if err := yaml.Unmarshal(out, &doc); err != nil {

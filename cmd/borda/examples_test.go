@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/borda-edge/borda/internal/config"
+	"github.com/borda-edge/borda/internal/simulate"
+	"github.com/borda-edge/borda/internal/testkit"
+)
+
+// exampleConfig loads examples/<name>/borda.yaml as an operator would, then
+// moves it to free loopback ports and a temporary data directory, and
+// shortens its device-silent rules to silent (the examples use 30 s – 1 min,
+// which a test of a few seconds cannot wait for).
+func exampleConfig(t *testing.T, name string, silent time.Duration) config.File {
+	t.Helper()
+	cfg, err := config.Load("../../examples/" + name + "/borda.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir = t.TempDir()
+	for i := range cfg.Broker.Listeners {
+		cfg.Broker.Listeners[i].Address, cfg.Broker.Listeners[i].Port = "127.0.0.1", 0
+	}
+	cfg.HTTP.Address, cfg.HTTP.Port = "127.0.0.1", 0
+	cfg.MemoryLimit = 0
+	for i := range cfg.Rules.Rules {
+		if cfg.Rules.Rules[i].Silent > 0 {
+			cfg.Rules.Rules[i].Silent = silent
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// exampleRun is one example against the simulator's matching profile.
+type exampleRun struct {
+	example, profile string
+	topics           []string // subscribed before the run
+	alerts           []string // alert types that must arrive
+	commands         []string // topic prefixes of commands that must arrive
+	command          string   // in the payload of each of them
+}
+
+// TestExamplesAgainstSimulator runs each example config with the
+// simulator's matching profile (anomalies and devices going silent) for a
+// few seconds and checks that every alert the example promises fires, on
+// MQTT and in /api/v1/alerts, and that the commands are published.
+func TestExamplesAgainstSimulator(t *testing.T) {
+	runs := []exampleRun{
+		{"smart-factory", simulate.ProfileFactory, []string{"alerts/#", "factory/+/cmd"},
+			[]string{"HIGH_TEMPERATURE", "HIGH_PRESSURE", "HIGH_VIBRATION", "VIBRATION_ANOMALY", "PRESSURE_ANOMALY",
+				"SENSOR_STUCK", "DEVICE_OFFLINE"},
+			[]string{"factory/line-"}, `{"cmd":"stop","device":"ex-`},
+		{"smart-city", simulate.ProfileCity, []string{"alerts/#", "city/+/signal"},
+			[]string{"PEDESTRIAN_CROWD", "CAMERA_OFFLINE", "SENSOR_DROPOUT", "SPEEDING"},
+			[]string{"city/gate-"}, `{"cmd":"extend_pedestrian_phase","camera":"ex-`},
+		{"vehicles", simulate.ProfileVehicles, []string{"alerts/#"},
+			[]string{"SPEEDING", "VEHICLE_SILENT", "TELEMETRY_OFFLINE"}, nil, ""},
+	}
+	for _, r := range runs {
+		t.Run(r.example, func(t *testing.T) { runExample(t, r) })
+	}
+}
+
+// TestExamplesQuietWithoutFaults: a healthy fleet (no anomalies, nobody
+// silent) raises no alert and no command with any example: the anomaly
+// detectors do not fire on normal noise.
+func TestExamplesQuietWithoutFaults(t *testing.T) {
+	for _, r := range []struct{ example, profile string }{
+		{"smart-factory", simulate.ProfileFactory}, {"smart-city", simulate.ProfileCity}, {"vehicles", simulate.ProfileVehicles},
+	} {
+		t.Run(r.example, func(t *testing.T) {
+			g := startGateway(t, exampleConfig(t, r.example, time.Second))
+			rec := newReceived()
+			sub := v3Client(t, "tcp://"+g.mqttAddr(), "quiet-sub", true, rec)
+			for _, topic := range []string{"alerts/#", "factory/#", "city/#"} {
+				waitToken(t, "subscribe", sub.Subscribe(topic, 2, nil))
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, err := simulate.Run(ctx, simulate.Config{Broker: "tcp://" + g.mqttAddr(), Devices: 40, Conns: 4,
+				Rate: 4000, Duration: 3 * time.Second, QoS: 1, Profile: r.profile, Seed: 11,
+				DevicePrefix: "q", ClientIDPrefix: "q"}, nil)
+			if err != nil {
+				t.Fatalf("simulate: %v", err)
+			}
+			time.Sleep(500 * time.Millisecond) // alerts arrive within milliseconds
+			if n := rec.count(); n != 0 {
+				types, cmds := tally(t, rec)
+				t.Errorf("%d messages from a healthy fleet: alerts %v, commands %v", n, types, cmds)
+			}
+		})
+	}
+}
+
+func runExample(t *testing.T, r exampleRun) {
+	g := startGateway(t, exampleConfig(t, r.example, time.Second))
+	rec := newReceived()
+	sub := v3Client(t, "tcp://"+g.mqttAddr(), "example-sub", true, rec)
+	for _, topic := range r.topics {
+		waitToken(t, "subscribe", sub.Subscribe(topic, 2, nil))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := simulate.Run(ctx, simulate.Config{Broker: "tcp://" + g.mqttAddr(), Devices: 40, Conns: 4,
+		Rate: 4000, Duration: 3 * time.Second, QoS: 1, Profile: r.profile, Seed: 7,
+		AnomalyRate: 0.08, SilentRate: 0.15, DevicePrefix: "ex", ClientIDPrefix: "ex"}, nil)
+	if err != nil {
+		t.Fatalf("simulate: %v", err)
+	}
+	t.Logf("%s: sent %d readings, %d anomalies, %d silent devices", r.example, rep.Readings, rep.Anomalies, rep.Silent)
+	types := map[string]int{}
+	var commands []string
+	testkit.Eventually(t, 15*time.Second, "every expected alert and command", func() bool {
+		types, commands = tally(t, rec)
+		for _, want := range r.alerts {
+			if types[want] == 0 {
+				return false
+			}
+		}
+		for _, prefix := range r.commands {
+			if !slices.ContainsFunc(commands, func(c string) bool { return strings.HasPrefix(c, prefix) }) {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("%s: alerts by type %v, %d commands", r.example, types, len(commands))
+	for _, c := range commands {
+		if !strings.Contains(c, r.command) {
+			t.Errorf("command %s lacks %s", c, r.command)
+		}
+	}
+	// The history is written asynchronously: it may trail MQTT a little.
+	testkit.Eventually(t, 5*time.Second, "every expected alert in /api/v1/alerts", func() bool {
+		body := httpGet(t, g.httpURL()+"/api/v1/alerts?limit=10000", http.StatusOK)
+		for _, want := range r.alerts {
+			if !strings.Contains(body, `"`+want+`"`) {
+				return false
+			}
+		}
+		return true
+	})
+	if r.example == "vehicles" {
+		checkLocationTracking(t, g)
+	}
+	if r.example == "smart-city" {
+		checkCountsPerIntersection(t, g)
+	}
+}
+
+// tally counts the alert types received on alerts/... and lists the
+// topics of everything else (commands).
+func tally(t *testing.T, rec *received) (map[string]int, []string) {
+	rec.mu.Lock()
+	msgs := append([]msg(nil), rec.msgs...)
+	rec.mu.Unlock()
+	types := map[string]int{}
+	var commands []string
+	for _, m := range msgs {
+		if !strings.HasPrefix(m.topic, "alerts/") {
+			commands = append(commands, m.topic+" "+m.payload)
+			continue
+		}
+		var a seedAlert
+		if err := json.Unmarshal([]byte(m.payload), &a); err != nil {
+			t.Errorf("alert on %s is not JSON: %s", m.topic, m.payload)
+			continue
+		}
+		if a.State == "firing" {
+			types[a.Type]++
+		}
+	}
+	return types, commands
+}
+
+// promQuery returns the result vector of an instant query.
+func promQuery(t *testing.T, g *testGateway, q string) []struct {
+	Metric map[string]string `json:"metric"`
+	Value  []any             `json:"value"`
+} {
+	t.Helper()
+	body := httpGet(t, g.httpURL()+"/api/v1/query?query="+url.QueryEscape(q), http.StatusOK)
+	var res struct {
+		Data struct {
+			Result []struct {
+				Metric map[string]string `json:"metric"`
+				Value  []any             `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(body), &res); err != nil {
+		t.Fatalf("query %s: %v: %s", q, err, body)
+	}
+	return res.Data.Result
+}
+
+// checkLocationTracking: every vehicle's last position is in the store.
+func checkLocationTracking(t *testing.T, g *testGateway) {
+	t.Helper()
+	const q = `last_over_time(vehicles_location_lat[5m]) and on(device_id) last_over_time(vehicles_location_lon[5m])`
+	var n int
+	testkit.Eventually(t, 10*time.Second, "positions stored", func() bool {
+		n = len(promQuery(t, g, q))
+		return n >= 30 // 36 of the 40 devices are vehicles
+	})
+}
+
+// checkCountsPerIntersection: objects seen per intersection (camera
+// location), as the README's Grafana panel queries them.
+func checkCountsPerIntersection(t *testing.T, g *testGateway) {
+	t.Helper()
+	const q = `sum by (location) (sum_over_time(cameras_detection_objects[5m]))`
+	testkit.Eventually(t, 10*time.Second, "counts per intersection", func() bool {
+		res := promQuery(t, g, q)
+		return len(res) >= 2 && strings.HasPrefix(res[0].Metric["location"], "gate-")
+	})
+}

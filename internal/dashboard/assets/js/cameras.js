@@ -1,0 +1,39 @@
+// Cameras page: per camera fps in/processed/dropped, inference latency and
+// the latest detections, when the vision component runs.
+'use strict';
+(function () {
+  const { el, num } = B;
+
+  function camera(c) {
+    const dets = (c.detections || []).slice(0, 20).map(d => el('tr', {},
+      el('td', {}, new Date(d.timestamp).toLocaleTimeString()), el('td', {}, d.label), el('td', { class: 'num' }, num(d.confidence * 100, 0) + ' %')));
+    return el('div', { class: 'card', 'data-camera': c.name }, el('h3', {}, c.name),
+      el('dl', { class: 'kv' }, el('dt', {}, 'fps in'), el('dd', {}, num(c.fps_in, 1)), el('dt', {}, 'fps processed'), el('dd', {}, num(c.fps_processed, 1)),
+        el('dt', {}, 'fps dropped'), el('dd', { class: c.fps_dropped > 0 ? 'warn' : '' }, num(c.fps_dropped, 1)),
+        el('dt', {}, 'inference'), el('dd', {}, num(c.inference_seconds * 1000, 1) + ' ms')),
+      dets.length ? el('table', {}, el('tbody', {}, dets)) : counts(c.counts));
+  }
+
+  // counts shows detections by label when the latest ones are not known.
+  function counts(byLabel) {
+    const rows = Object.entries(byLabel || {}).sort((a, b) => b[1] - a[1]).map(([label, n]) =>
+      el('tr', {}, el('td', {}, label), el('td', { class: 'num' }, num(n, 0))));
+    return rows.length ? el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'detected'), el('th', {}, 'count'))), el('tbody', {}, rows))
+      : el('p', { class: 'muted' }, 'no detections yet');
+  }
+
+  B.pages.cameras = function (root) {
+    const body = el('div', { id: 'cameras' }, el('p', { class: 'muted' }, 'loading…'));
+    root.replaceChildren(el('h2', {}, 'Cameras'), body);
+    async function load() {
+      const d = await B.api('/api/v1/dashboard/cameras');
+      if (!d.enabled) { body.replaceChildren(el('p', { class: 'muted', id: 'vision-off' }, 'vision off: no camera pipeline is configured on this node')); return false; }
+      body.replaceChildren(d.cameras.length ? el('div', { class: 'cards' }, d.cameras.map(camera)) : el('p', { class: 'muted' }, 'no cameras'));
+      return true;
+    }
+    let timer = null;
+    const tick = () => B.guard('cameras', async () => { if (await load()) timer = setTimeout(tick, 2000); });
+    tick();
+    return () => clearTimeout(timer);
+  };
+})();

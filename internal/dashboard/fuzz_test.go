@@ -1,0 +1,35 @@
+package dashboard
+
+import (
+	"net/url"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzParseDeviceQuery: any query string either fails with errBadParam or
+// yields parameters within their bounds.
+func FuzzParseDeviceQuery(f *testing.F) {
+	for _, s := range []string{"", "q=hall&limit=10", "offset=5&sort=last_seen", "limit=-1", "q=%ff", "id=s1&type=sensors"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, err := parseDeviceQuery(v)
+		if err != nil {
+			return
+		}
+		if q.limit < 1 || q.limit > maxPageSize || q.offset < 0 {
+			t.Fatalf("out of bounds: %+v", q)
+		}
+		if q.sort != "id" && q.sort != "last_seen" {
+			t.Fatalf("sort %q", q.sort)
+		}
+		if !utf8.ValidString(q.search) || len(q.search) > 4*maxSearchLen {
+			t.Fatalf("search %q", q.search)
+		}
+		_ = pageOf(sampleDevices(3), q)
+	})
+}

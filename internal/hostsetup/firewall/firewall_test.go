@@ -1,0 +1,167 @@
+package firewall
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/borda-edge/borda/internal/testkit"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+type testCase struct {
+	Firewall  Config `yaml:"firewall"`
+	Listeners []struct {
+		Name    string `yaml:"name"`
+		Address string `yaml:"address"`
+		Port    int    `yaml:"port"`
+	} `yaml:"listeners"`
+}
+
+func loadCase(t *testing.T, path string) (Config, []Listener) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c testCase
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var ls []Listener
+	for _, l := range c.Listeners {
+		ls = append(ls, Listener{Name: l.Name, Address: l.Address, Port: l.Port, Proto: "tcp"})
+	}
+	return c.Firewall, ls
+}
+
+func golden(t *testing.T, path string, got []byte) { t.Helper(); testkit.Golden(t, path, got, *update) }
+
+// TestRenderGolden renders every testdata case for both backends and has
+// nft check each nftables ruleset (`nft -c` only checks, it loads nothing).
+func TestRenderGolden(t *testing.T) {
+	nft := testkit.RequireCommand(t, "nft", "nftables")
+	cases, _ := filepath.Glob("testdata/*.yaml")
+	if len(cases) == 0 {
+		t.Fatal("no test cases")
+	}
+	for _, path := range cases {
+		name := strings.TrimSuffix(filepath.Base(path), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			cfg, ls := loadCase(t, path)
+			rules, notes, err := Rules(cfg, ls)
+			if err != nil {
+				t.Fatal(err)
+			}
+			set := RenderNFT(rules)
+			golden(t, "testdata/"+name+".nft.golden", set)
+			golden(t, "testdata/"+name+".ufw.golden", RenderUFW(rules))
+			golden(t, "testdata/"+name+".notes.golden", []byte(strings.Join(notes, "\n")+"\n"))
+			file := filepath.Join(t.TempDir(), name+".nft")
+			if err := os.WriteFile(file, set, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command(nft, "-c", "-f", file).CombinedOutput(); err != nil {
+				t.Fatalf("nft -c -f rejects the ruleset: %v\n%s\n%s", err, out, set)
+			}
+		})
+	}
+}
+
+func TestRulesErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		ls   []Listener
+		want string
+	}{
+		{"random port", DefaultConfig(), []Listener{{Name: "broker mqtt", Port: 0}}, "broker mqtt: port 0 cannot be opened"},
+		{"bad allow", Config{SSHPort: 22, Allow: []string{"http"}}, nil, `firewall.allow[0]: "http"`},
+		{"bad allow proto", Config{Allow: []string{"53/sctp"}}, nil, `protocol "sctp"`},
+		{"bad ssh port", Config{SSHPort: 70000}, nil, "firewall.ssh_port: 70000"},
+		{"bad listener proto", Config{}, []Listener{{Name: "x", Port: 1, Proto: "icmp"}}, `x: protocol "icmp"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := Rules(tt.cfg, tt.ls)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// recorder is a Runner that records commands instead of running them.
+type recorder struct {
+	have map[string]bool
+	cmds []string
+	fail string // a command prefix that fails
+}
+
+func (r *recorder) LookPath(name string) (string, error) {
+	if r.have[name] {
+		return "/usr/sbin/" + name, nil
+	}
+	return "", exec.ErrNotFound
+}
+
+func (r *recorder) Run(_ context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
+	cmd := strings.TrimSpace(name + " " + strings.Join(args, " "))
+	if len(stdin) > 0 {
+		cmd += fmt.Sprintf(" <%d bytes>", len(stdin))
+	}
+	r.cmds = append(r.cmds, cmd)
+	if r.fail != "" && strings.HasPrefix(cmd, r.fail) {
+		return nil, errors.New("exit status 1")
+	}
+	return nil, nil
+}
+
+func TestApply(t *testing.T) {
+	rules := []Rule{{Name: "ssh", Port: 22, Proto: "tcp"}, {Name: "broker mqtt", Address: "10.1.2.3", Port: 1883, Proto: "tcp"}}
+	nftLen := len(RenderNFT(rules))
+	tests := []struct {
+		name, backend string
+		r             *recorder
+		want          []string
+		err           string
+	}{
+		{"nft", BackendNFT, &recorder{have: map[string]bool{"nft": true}}, []string{
+			fmt.Sprintf("/usr/sbin/nft -c -f - <%d bytes>", nftLen), fmt.Sprintf("/usr/sbin/nft -f - <%d bytes>", nftLen)}, ""},
+		{"nft check fails", BackendNFT, &recorder{have: map[string]bool{"nft": true}, fail: "/usr/sbin/nft -c"}, []string{
+			fmt.Sprintf("/usr/sbin/nft -c -f - <%d bytes>", nftLen)}, "check nftables ruleset"},
+		{"ufw", BackendUFW, &recorder{have: map[string]bool{"ufw": true}}, []string{
+			"/usr/sbin/ufw default deny incoming", "/usr/sbin/ufw default allow outgoing",
+			"/usr/sbin/ufw allow 22/tcp comment ssh",
+			"/usr/sbin/ufw allow proto tcp to 10.1.2.3 port 1883 comment broker mqtt",
+			"/usr/sbin/ufw --force enable"}, ""},
+		{"nft missing", BackendNFT, &recorder{}, nil, "nft not found (install the Debian package nftables"},
+		{"ufw missing", BackendUFW, &recorder{have: map[string]bool{"nft": true}}, nil, "ufw not found (install the Debian package ufw"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Apply(context.Background(), tt.r, tt.backend, rules)
+			if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+				t.Fatalf("err %v, want %q", err, tt.err)
+			}
+			if strings.Join(tt.r.cmds, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("commands:\n%s\nwant\n%s", strings.Join(tt.r.cmds, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+	if err := Apply(context.Background(), &recorder{}, BackendNFT, rules); !errors.Is(err, ErrMissingTool) {
+		t.Errorf("missing tool: %v is not ErrMissingTool", err)
+	}
+}
