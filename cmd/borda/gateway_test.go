@@ -112,7 +112,7 @@ func (g *testGateway) metric(t *testing.T, series string) float64 {
 
 // scrapeMetric returns the value of one series (name{labels} exactly as
 // exposed) from baseURL/metrics, -1 when it is not there.
-func scrapeMetric(t *testing.T, baseURL, series string) float64 {
+func scrapeMetric(t testing.TB, baseURL, series string) float64 {
 	t.Helper()
 	body := httpGet(t, baseURL+"/metrics", http.StatusOK)
 	for _, line := range strings.Split(body, "\n") {
