@@ -93,6 +93,26 @@ func TestVisionDetectionsOverMQTT(t *testing.T) {
 	if v := g.metric(t, `borda_vision_frames_processed_total{camera="cam1"}`); v <= 0 {
 		t.Fatalf("processed metric %v", v)
 	}
+	// The dashboard's Cameras page lists cam1's latest detections.
+	testkit.Eventually(t, 10*time.Second, "latest detections on the dashboard", func() bool {
+		var cams struct {
+			Data struct {
+				Enabled bool `json:"enabled"`
+				Cameras []struct {
+					Name       string `json:"name"`
+					Detections []struct {
+						Label string `json:"label"`
+					} `json:"detections"`
+				} `json:"cameras"`
+			} `json:"data"`
+		}
+		body := httpGet(t, g.httpURL()+"/api/v1/dashboard/cameras", 200)
+		if err := json.Unmarshal([]byte(body), &cams); err != nil {
+			t.Fatalf("%v: %s", err, body)
+		}
+		return cams.Data.Enabled && len(cams.Data.Cameras) == 1 && cams.Data.Cameras[0].Name == "cam1" &&
+			len(cams.Data.Cameras[0].Detections) > 0 && cams.Data.Cameras[0].Detections[0].Label != ""
+	})
 	g.stop(t)
 	if left := ffmpegChildren(); len(left) > 0 {
 		t.Fatalf("ffmpeg processes left after stop: %v", left)
