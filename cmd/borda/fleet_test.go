@@ -25,16 +25,16 @@ type fleetNode struct {
 
 func (n *fleetNode) start(t testing.TB, bin string) {
 	t.Helper()
-	n.proc = testkit.Start(t, bin, "run", "-c", n.conf)
-	testkit.WaitTCP(t, strings.TrimPrefix(n.http, "http://"), 20*time.Second)
+	p := testkit.Start(t, bin, "run", "-c", n.conf)
+	n.proc = p
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s output (tail):\n%s", n.name, tail(p.Output(), 3000))
+		}
+	})
 	testkit.Eventually(t, 20*time.Second, n.name+" ready", func() bool {
 		code, _ := httpGetCode(n.http + "/readyz")
 		return code == 200
-	})
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("%s output (tail):\n%s", n.name, tail(n.proc.Output(), 3000))
-		}
 	})
 }
 

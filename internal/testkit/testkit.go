@@ -5,6 +5,7 @@ package testkit
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os/exec"
 	"sync"
@@ -14,14 +15,22 @@ import (
 )
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// It is picked below the kernel's ephemeral range (32768+), so that the
+// outgoing connections of tests running meanwhile cannot take it before
+// the program the test starts binds it.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find free port: %v", err)
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("find free port: 200 ports in 20000..31999 in use")
+	return 0
 }
 
 // RequireCommand fails the test when a program the test needs is missing.
