@@ -67,6 +67,12 @@ type UplinkConfig struct {
 	// Gateway is the next hop of this uplink's default route; empty for a
 	// point-to-point device (a modem's wwan0), routed by device only.
 	Gateway string `yaml:"gateway"`
+	// IPv6 also manages this uplink's IPv6 default routes (::/0), with
+	// the same metrics, through Gateway6 (or by device when empty).
+	IPv6 bool `yaml:"ipv6"`
+	// Gateway6 is the IPv6 next hop (a link-local fe80:: address of the
+	// router is fine: the route names the interface).
+	Gateway6 string `yaml:"gateway6"`
 	// Metric of this uplink's own (standby) default route, which also
 	// carries its probes. 0: 100 * (position in priority order + 1).
 	Metric int `yaml:"metric"`
@@ -187,6 +193,13 @@ func (c Config) Validate() error {
 		if u.Gateway != "" {
 			if ip := net.ParseIP(u.Gateway); ip == nil || ip.To4() == nil {
 				add("%sgateway: %q is not an IPv4 address", p, u.Gateway)
+			}
+		}
+		if u.Gateway6 != "" {
+			if ip := net.ParseIP(u.Gateway6); ip == nil || ip.To4() != nil {
+				add("%sgateway6: %q is not an IPv6 address", p, u.Gateway6)
+			} else if !u.IPv6 {
+				add("%sgateway6: needs ipv6: true", p)
 			}
 		}
 		if u.Metric < 0 {

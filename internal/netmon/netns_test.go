@@ -152,6 +152,14 @@ func newTopo(t *testing.T) *topo {
 		ipCmd(t, "-n", tp.gw, "link", "add", pair[0], "type", "veth", "peer", "name", pair[1], "netns", tp.inet)
 		ipCmd(t, "-n", tp.gw, "addr", "add", fmt.Sprintf("10.201.%d.2/24", i+1), "dev", pair[0])
 		ipCmd(t, "-n", tp.inet, "addr", "add", fmt.Sprintf("10.201.%d.1/24", i+1), "dev", pair[1])
+		// The kernel drops IPv6 addresses of a link set down unless told to
+		// keep them; in the field NetworkManager/SLAAC adds them back.
+		if out, err := exec.Command("ip", "netns", "exec", tp.gw, "sysctl", "-qw",
+			"net.ipv6.conf."+pair[0]+".keep_addr_on_down=1").CombinedOutput(); err != nil {
+			t.Fatalf("keep_addr_on_down: %v %s", err, out)
+		}
+		ipCmd(t, "-n", tp.gw, "addr", "add", fmt.Sprintf("fd00:201:%d::2/64", i+1), "dev", pair[0], "nodad")
+		ipCmd(t, "-n", tp.inet, "addr", "add", fmt.Sprintf("fd00:201:%d::1/64", i+1), "dev", pair[1], "nodad")
 		ipCmd(t, "-n", tp.gw, "link", "set", pair[0], "up")
 		ipCmd(t, "-n", tp.inet, "link", "set", pair[1], "up")
 	}
@@ -399,7 +407,13 @@ type routeJSON struct {
 
 func (tp *topo) defaultRoutes(t *testing.T) []routeJSON {
 	t.Helper()
-	out, err := exec.Command("ip", "-j", "-n", tp.gw, "route", "show", "default").Output()
+	return tp.defaultRoutesOf(t, "-4")
+}
+
+// defaultRoutesOf lists the default routes of family "-4" or "-6".
+func (tp *topo) defaultRoutesOf(t *testing.T, family string) []routeJSON {
+	t.Helper()
+	out, err := exec.Command("ip", family, "-j", "-n", tp.gw, "route", "show", "default").Output()
 	if err != nil {
 		t.Fatalf("ip route show: %v", err)
 	}
@@ -413,9 +427,15 @@ func (tp *topo) defaultRoutes(t *testing.T) []routeJSON {
 // waitActiveRoute waits until the lowest-metric default route goes through dev.
 func (tp *topo) waitActiveRoute(t *testing.T, dev string, metric int, timeout time.Duration) {
 	t.Helper()
+	tp.waitActiveRouteOf(t, "-4", dev, metric, timeout)
+}
+
+// waitActiveRouteOf is waitActiveRoute for family "-4" or "-6".
+func (tp *topo) waitActiveRouteOf(t *testing.T, family, dev string, metric int, timeout time.Duration) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		rs := tp.defaultRoutes(t)
+		rs := tp.defaultRoutesOf(t, family)
 		best := routeJSON{Metric: -1}
 		for _, r := range rs {
 			if best.Metric < 0 || r.Metric < best.Metric {
@@ -426,7 +446,7 @@ func (tp *topo) waitActiveRoute(t *testing.T, dev string, metric int, timeout ti
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("default route via %s metric %d not seen within %s; routes: %+v", dev, metric, timeout, rs)
+			t.Fatalf("%s default route via %s metric %d not seen within %s; routes: %+v", family, dev, metric, timeout, rs)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -502,6 +522,33 @@ func TestFailoverOnLinkDown(t *testing.T) {
 		t.Fatalf("%d link_missing events, want 1", n)
 	}
 	tp.waitStatus(t, 2*time.Second, func(st Status) bool { return st.Active == "primary" && st.Online })
+}
+
+// With ipv6 on, the IPv6 default route (::/0 via gateway6) follows the
+// active uplink like the IPv4 one.
+func TestIPv6RoutesFollowFailover(t *testing.T) {
+	tp := newTopo(t)
+	cfg := tp.config(false)
+	for i := range cfg.Uplinks {
+		cfg.Uplinks[i].IPv6 = true
+		cfg.Uplinks[i].Gateway6 = map[string]string{"primary": "fd00:201:1::1", "backup": "fd00:201:2::1"}[cfg.Uplinks[i].Name]
+	}
+	tp.startPrimaryActive(t, cfg)
+	tp.waitActiveRouteOf(t, "-6", tp.p, cfg.ActiveMetric, 3*time.Second)
+	m := tp.mark()
+	ipCmd(t, "-n", tp.gw, "link", "set", tp.p, "down")
+	tp.waitEvent(t, m, Failover, "backup", 3*time.Second)
+	tp.waitActiveRouteOf(t, "-6", tp.b, cfg.ActiveMetric, 3*time.Second)
+	tp.waitActiveRoute(t, tp.b, cfg.ActiveMetric, 3*time.Second)
+	m = tp.mark()
+	ipCmd(t, "-n", tp.gw, "link", "set", tp.p, "up")
+	tp.expectSwitchBack(t, m, cfg, LinkUp)
+	tp.waitActiveRouteOf(t, "-6", tp.p, cfg.ActiveMetric, 3*time.Second)
+	for _, r := range tp.defaultRoutesOf(t, "-6") {
+		if r.Metric == cfg.ActiveMetric && r.Gateway != "fd00:201:1::1" {
+			t.Fatalf("active IPv6 route %+v, want via fd00:201:1::1", r)
+		}
+	}
 }
 
 func TestFailoverOnUpstreamUnreachable(t *testing.T) {

@@ -8,13 +8,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// defaultRoute is 0.0.0.0/0 through u with the given metric.
-func defaultRoute(u *uplink, metric int) (*netlink.Route, error) {
+// defaultRoutes are 0.0.0.0/0 through u with the given metric and, when
+// the uplink has ipv6 on, ::/0 too (through gateway6, or by device).
+func defaultRoutes(u *uplink, metric int) ([]*netlink.Route, error) {
 	l, err := netlink.LinkByName(u.cfg.Interface)
 	if err != nil {
 		return nil, err
 	}
-	r := &netlink.Route{
+	v4 := &netlink.Route{
 		LinkIndex: l.Attrs().Index,
 		Dst:       &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)},
 		Priority:  metric,
@@ -23,19 +24,37 @@ func defaultRoute(u *uplink, metric int) (*netlink.Route, error) {
 		Scope:     netlink.SCOPE_LINK,
 	}
 	if u.cfg.Gateway != "" {
-		r.Gw = net.ParseIP(u.cfg.Gateway).To4()
-		r.Scope = netlink.SCOPE_UNIVERSE
+		v4.Gw = net.ParseIP(u.cfg.Gateway).To4()
+		v4.Scope = netlink.SCOPE_UNIVERSE
 	}
-	return r, nil
+	if !u.cfg.IPv6 {
+		return []*netlink.Route{v4}, nil
+	}
+	v6 := &netlink.Route{
+		LinkIndex: l.Attrs().Index,
+		Dst:       &net.IPNet{IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)},
+		Priority:  metric,
+		Protocol:  unix.RTPROT_STATIC,
+		Family:    netlink.FAMILY_V6,
+	}
+	if u.cfg.Gateway6 != "" {
+		v6.Gw = net.ParseIP(u.cfg.Gateway6)
+	}
+	return []*netlink.Route{v4, v6}, nil
 }
 
-// writeRoute replaces the default route of that metric. It reports
-// whether it was written; a permission error switches route management
+// writeRoute replaces the default route(s) of that metric. It reports
+// whether all were written; a permission error switches route management
 // off for good, reported once.
 func (m *Monitor) writeRoute(u *uplink, metric int, what string) bool {
-	r, err := defaultRoute(u, metric)
-	if err == nil {
-		err = netlink.RouteReplace(r)
+	rs, err := defaultRoutes(u, metric)
+	for _, r := range rs {
+		if err != nil {
+			break
+		}
+		if err = netlink.RouteReplace(r); err != nil {
+			err = fmt.Errorf("%s: %w", r.Dst, err)
+		}
 	}
 	if err == nil {
 		return true
