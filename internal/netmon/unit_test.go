@@ -118,3 +118,22 @@ func TestLatencyHysteresis(t *testing.T) {
 		t.Fatalf("events %q", got)
 	}
 }
+
+func TestValidateGateway6(t *testing.T) {
+	for _, tc := range []struct {
+		u    UplinkConfig
+		want string
+	}{
+		{UplinkConfig{Interface: "eth0", IPv6: true, Gateway6: "fe80::1"}, ""},
+		{UplinkConfig{Interface: "eth0", IPv6: true}, ""},
+		{UplinkConfig{Interface: "eth0", IPv6: true, Gateway6: "10.0.0.1"}, "not an IPv6 address"},
+		{UplinkConfig{Interface: "eth0", Gateway6: "fe80::1"}, "needs ipv6: true"},
+	} {
+		c := DefaultConfig()
+		c.Uplinks = []UplinkConfig{tc.u}
+		err := c.Validate()
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: err %v, want %q", tc.u, err, tc.want)
+		}
+	}
+}
