@@ -1,10 +1,14 @@
 package ort
 
 import (
+	"debug/elf"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 )
 
 // Version is the ONNX Runtime release the Go wrapper's C API headers
@@ -14,9 +18,13 @@ const Version = "1.24.1"
 // LibraryEnv names the environment variable that overrides the library path.
 const LibraryEnv = "BORDA_ORT_LIB"
 
-// ErrNoLibrary says the runtime library was not found; run `make ml-deps`
-// or set BORDA_ORT_LIB / vision.model.ort_library.
-var ErrNoLibrary = errors.New("ONNX Runtime library not found")
+// ConfigKey is where borda.yaml names the library.
+const ConfigKey = "vision.ort_library"
+
+// ErrNoLibrary says no usable runtime library was found (missing, or
+// not a shared library for this machine); run `make ml-deps` or set
+// BORDA_ORT_LIB / vision.ort_library.
+var ErrNoLibrary = errors.New("no usable ONNX Runtime library")
 
 // ErrUnavailable is what Open returns in a build without cgo.
 var ErrUnavailable = errors.New("vision unavailable: built without cgo (ONNX Runtime needs CGO_ENABLED=1)")
@@ -49,19 +57,58 @@ func TestModel(getenv func(string) string) (model, labels string) {
 	return filepath.Join(dir, "mobilenet_v2.onnx"), filepath.Join(dir, "labels.txt")
 }
 
-// ResolveLibrary picks the library path: configured, else $BORDA_ORT_LIB,
-// else the ml-deps cache. It must exist.
+// ResolveLibrary picks the library path: configured (vision.ort_library),
+// else $BORDA_ORT_LIB, else the ml-deps cache — the first that is set is
+// the one used, so a wrong explicit path is reported rather than passed
+// over. It must exist and be an ELF library for this machine; the error
+// names the path tried, where it came from and the places not set.
 func ResolveLibrary(configured string, getenv func(string) string) (string, error) {
-	p, from := configured, "vision.model.ort_library"
+	p, from := configured, ConfigKey
+	var unset []string
 	if p == "" {
+		unset = append(unset, ConfigKey)
 		p, from = getenv(LibraryEnv), LibraryEnv
 	}
 	if p == "" {
-		p, from = DefaultLibrary(getenv), "the ml-deps cache"
+		unset = append(unset, LibraryEnv)
+		p, from = DefaultLibrary(getenv), "the `make ml-deps` cache"
 	}
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("%w at %s (from %s): run `make ml-deps` or set %s: %w",
-			ErrNoLibrary, p, from, LibraryEnv, err)
+	if len(unset) > 0 {
+		from += "; " + strings.Join(unset, " and ") + " unset"
+	}
+	if err := checkLibrary(p); err != nil {
+		return "", fmt.Errorf("%w: tried %s (%s): %w; run `make ml-deps` or set %s or %s to a libonnxruntime.so.1 for %s",
+			ErrNoLibrary, p, from, err, ConfigKey, LibraryEnv, runtime.GOARCH)
 	}
 	return p, nil
+}
+
+// elfMachines are the ELF machines of the architectures Go and ONNX
+// Runtime both run on.
+var elfMachines = map[string]elf.Machine{
+	"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "arm": elf.EM_ARM, "386": elf.EM_386,
+	"riscv64": elf.EM_RISCV, "ppc64le": elf.EM_PPC64, "s390x": elf.EM_S390, "loong64": elf.EM_LOONGARCH,
+}
+
+// checkLibrary says why p cannot be this machine's runtime library
+// (nil when it can be tried).
+func checkLibrary(p string) error {
+	f, err := elf.Open(p)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return fmt.Errorf("not an ELF shared library: %w", err)
+	}
+	defer f.Close()
+	if want, ok := elfMachines[runtime.GOARCH]; ok && f.Machine != want {
+		return fmt.Errorf("built for %s, this machine (%s) needs %s", machineName(f.Machine), runtime.GOARCH, machineName(want))
+	}
+	return nil
+}
+
+// machineName is m without the EM_ prefix, lower case (x86_64, aarch64).
+func machineName(m elf.Machine) string {
+	return strings.ToLower(strings.TrimPrefix(m.String(), "EM_"))
 }
