@@ -16,20 +16,14 @@ import (
 	"github.com/borda-edge/borda/internal/rules"
 	"github.com/borda-edge/borda/internal/testkit"
 	"github.com/borda-edge/borda/internal/vision"
-	"github.com/borda-edge/borda/internal/vision/ort"
+	"github.com/borda-edge/borda/internal/vision/ort/orttest"
 )
 
 // visionConfig enables vision on the test model that `make ml-deps`
-// converts, with one ffmpeg testsrc camera; skipped without the library.
+// converts, with one ffmpeg testsrc camera; fails without the library.
 func visionConfig(t *testing.T) config.File {
 	t.Helper()
-	if _, err := ort.ResolveLibrary("", os.Getenv); err != nil {
-		t.Skipf("ONNX Runtime library missing (run `make ml-deps`): %v", err)
-	}
-	model, labels := ort.TestModel(os.Getenv)
-	if _, err := os.Stat(model); err != nil {
-		t.Skipf("test model missing (run `make ml-deps`): %v", err)
-	}
+	model, labels := orttest.Require(t)
 	testkit.RequireCommand(t, "ffmpeg", "ffmpeg")
 	cfg := testConfig(t)
 	v := &cfg.Vision

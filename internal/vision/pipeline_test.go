@@ -25,22 +25,16 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/borda-edge/borda/internal/testkit"
-	"github.com/borda-edge/borda/internal/vision/ort"
+	"github.com/borda-edge/borda/internal/vision/ort/orttest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // testConfig is vision on the nsfwjs MobileNetV2 that `make ml-deps`
-// converts; the test is skipped when the library or model is missing.
+// converts; the test fails when the library or model is missing.
 func testConfig(t testing.TB, cams ...CameraConfig) Config {
 	t.Helper()
-	if _, err := ort.ResolveLibrary("", os.Getenv); err != nil {
-		t.Skipf("ONNX Runtime library missing (run `make ml-deps`): %v", err)
-	}
-	model, labels := ort.TestModel(os.Getenv)
-	if _, err := os.Stat(model); err != nil {
-		t.Skipf("test model missing (run `make ml-deps`): %v", err)
-	}
+	model, labels := orttest.Require(t)
 	c := DefaultConfig()
 	c.Enabled = true
 	c.Model.Path, c.Model.Labels = model, labels

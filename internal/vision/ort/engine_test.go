@@ -1,6 +1,6 @@
 //go:build cgo
 
-package ort
+package ort_test
 
 import (
 	"encoding/json"
@@ -11,21 +11,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/borda-edge/borda/internal/vision/ort"
+	"github.com/borda-edge/borda/internal/vision/ort/orttest"
 	"github.com/borda-edge/borda/internal/vision/preprocess"
 )
 
 // testModel returns the config of the nsfwjs MobileNetV2 that `make
-// ml-deps` converts, skipping when the library or the model is missing.
-func testModel(t testing.TB) Config {
+// ml-deps` converts; the test fails when the library or model is missing.
+func testModel(t testing.TB) ort.Config {
 	t.Helper()
-	if _, err := ResolveLibrary("", os.Getenv); err != nil {
-		t.Skipf("ONNX Runtime library missing (run `make ml-deps`): %v", err)
-	}
-	model, _ := TestModel(os.Getenv)
-	if _, err := os.Stat(model); err != nil {
-		t.Skipf("test model missing (run `make ml-deps`): %v", err)
-	}
-	return Config{Path: model, Shape: []int64{1, 224, 224, 3}, Threads: 1}
+	model, _ := orttest.Require(t)
+	return ort.Config{Path: model, Shape: []int64{1, 224, 224, 3}, Threads: 1}
 }
 
 // referenceInput builds the 224×224 RGB24 inputs that
@@ -71,7 +67,7 @@ func TestMatchesTFJSReference(t *testing.T) {
 	if err := json.Unmarshal(b, &ref); err != nil || len(ref.Outputs) != 4 {
 		t.Fatalf("reference: %v (%d outputs)", err, len(ref.Outputs))
 	}
-	m, err := Open(cfg)
+	m, err := ort.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +115,7 @@ func TestShapeMismatchRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testModel(t)
 			cfg.Shape = tc.shape
-			m, err := Open(cfg)
+			m, err := ort.Open(cfg)
 			if err == nil {
 				m.Close()
 				t.Fatal("accepted")
@@ -135,14 +131,14 @@ func TestShapeMismatchRefused(t *testing.T) {
 func TestUnknownInputName(t *testing.T) {
 	cfg := testModel(t)
 	cfg.Input = "pixels"
-	if _, err := Open(cfg); err == nil || !strings.Contains(err.Error(), "input_1") {
+	if _, err := ort.Open(cfg); err == nil || !strings.Contains(err.Error(), "input_1") {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func TestMissingLibraryIsOneClearError(t *testing.T) {
-	_, err := Open(Config{Library: "/nonexistent/libonnxruntime.so.1", Path: "m.onnx", Shape: []int64{1}})
-	if !errors.Is(err, ErrNoLibrary) || !strings.Contains(err.Error(), "make ml-deps") {
+	_, err := ort.Open(ort.Config{Library: "/nonexistent/libonnxruntime.so.1", Path: "m.onnx", Shape: []int64{1}})
+	if !errors.Is(err, ort.ErrNoLibrary) || !strings.Contains(err.Error(), "make ml-deps") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -154,7 +150,7 @@ func BenchmarkRawInference(b *testing.B) {
 		b.Run(map[int]string{1: "threads=1", 2: "threads=2"}[threads], func(b *testing.B) {
 			cfg := testModel(b)
 			cfg.Threads = threads
-			m, err := Open(cfg)
+			m, err := ort.Open(cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
