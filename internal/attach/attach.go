@@ -46,6 +46,9 @@ type Client struct {
 	sem    chan struct{} // one slot per message being stored
 	stored sync.WaitGroup
 
+	roster *roster  // peers' presence (nil without peers)
+	adopt  *adopter // sessions adopted from offline peers (nil without peers)
+
 	mu       sync.Mutex
 	cm       *autopaho.ConnectionManager
 	up       bool
@@ -68,9 +71,17 @@ func New(cfg Config, d Deps) (*Client, error) {
 	}
 	if cfg.ClientID == "" {
 		cfg.ClientID = "borda-" + d.Node + "-" + cfg.Name
+		if err := errors.Join(cfg.Peers.validate(cfg.SessionExpiry, cfg.ClientID)...); err != nil {
+			return nil, fmt.Errorf("attach %s: %w", cfg.Name, err)
+		}
 	}
-	return &Client{cfg: cfg, d: d, met: newMetrics(cfg.Name), ready: make(chan struct{}),
-		sem: make(chan struct{}, int(cfg.ReceiveMaximum))}, nil
+	c := &Client{cfg: cfg, d: d, met: newMetrics(cfg.Name), ready: make(chan struct{}),
+		sem: make(chan struct{}, int(cfg.ReceiveMaximum))}
+	if cfg.Peers.enabled() {
+		c.roster = newRoster(cfg.Peers.ClientIDs, cfg.ClientID)
+		c.adopt = newAdopter(c)
+	}
+	return c, nil
 }
 
 // Ready is closed once Run has started connecting: like the cloud link, a
@@ -116,6 +127,7 @@ func (c *Client) Run(ctx context.Context) error {
 	time.Sleep(2 * ackInterval) // let the last acknowledgements go out
 	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer dcancel()
+	c.leaveGroup(dctx, cm)
 	_ = cm.Disconnect(dctx)
 	cancel()
 	<-cm.Done()
@@ -135,6 +147,8 @@ func (c *Client) pahoConfig() (autopaho.ClientConfig, error) {
 		OnConnectionUp:                c.onUp,
 		OnConnectionDown:              c.onDown,
 		OnConnectError:                c.onConnectError,
+		WillMessage:                   c.will(),
+		WillProperties:                &paho.WillProperties{},
 		ClientConfig: paho.ClientConfig{
 			ClientID:                   c.cfg.ClientID,
 			OnPublishReceived:          []func(paho.PublishReceived) (bool, error){c.onPublish},
@@ -196,6 +210,11 @@ func (c *Client) onUp(cm *autopaho.ConnectionManager, ack *paho.Connack) {
 	for i, f := range c.cfg.Subscriptions {
 		subs[i] = paho.SubscribeOptions{Topic: f, QoS: c.cfg.QoS}
 	}
+	if c.roster != nil {
+		for _, f := range c.cfg.Peers.presenceFilters(c.cfg.ClientID) {
+			subs = append(subs, paho.SubscribeOptions{Topic: f, QoS: 1})
+		}
+	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -210,6 +229,7 @@ func (c *Client) onUp(cm *autopaho.ConnectionManager, ack *paho.Connack) {
 					"filter", subs[i].Topic, "reason_code", code)
 			}
 		}
+		c.announce(ctx, cm)
 	}()
 	c.mu.Lock()
 	c.up = true
@@ -224,6 +244,9 @@ func (c *Client) onDown() bool {
 	c.up = false
 	stopping := c.stopping
 	c.mu.Unlock()
+	if c.roster != nil {
+		c.roster.setSelf(false)
+	}
 	c.met.connected.Set(0)
 	c.met.disconnects.Inc()
 	if !stopping {
@@ -243,6 +266,9 @@ func (c *Client) onConnectError(err error) {
 // acknowledgement happen in a goroutine, at most receive_maximum at once.
 func (c *Client) onPublish(pr paho.PublishReceived) (bool, error) {
 	p := pr.Packet
+	if c.presence(pr) {
+		return true, nil
+	}
 	c.met.received.Inc()
 	c.mu.Lock()
 	stopping := c.stopping

@@ -47,12 +47,16 @@ type Config struct {
 	// Actions: rule actions of type mqtt (alerts, commands) publish to this
 	// broker instead of the embedded one. At most one attachment may set it.
 	Actions bool `yaml:"actions"`
+	// Peers: collectors of one shared subscription adopt the session of a
+	// member that went offline (see PeersConfig). Off while empty.
+	Peers PeersConfig `yaml:"peers"`
 }
 
 // DefaultConfig: QoS 1, a one-day persistent session, 1000 in flight.
 func DefaultConfig() Config {
 	return Config{QoS: 1, SessionExpiry: 24 * time.Hour, Keepalive: 30 * time.Second,
-		ReceiveMaximum: 1000, Backoff: link.DefaultBackoff()}
+		ReceiveMaximum: 1000, Backoff: link.DefaultBackoff(),
+		Peers: PeersConfig{PresenceTopic: defaultPresenceTopic, AdoptAfter: 2 * time.Second}}
 }
 
 // UnmarshalYAML starts every list entry from DefaultConfig.
@@ -102,6 +106,7 @@ func (c Config) Validate() error {
 	if err := c.Backoff.Validate(); err != nil {
 		add("%v", err)
 	}
+	errs = append(errs, c.Peers.validate(c.SessionExpiry, c.ClientID)...)
 	return errors.Join(errs...)
 }
 
