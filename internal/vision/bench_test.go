@@ -37,7 +37,7 @@ func BenchmarkFrameLatency(b *testing.B) {
 			defer sessions[1].Close()
 			defer sessions[0].Close()
 			cls, _ := loadClasses(cfg.Model)
-			results := make(chan Detection, 1)
+			results := make(chan result, 1)
 			w := &worker{p: p, s: sessions[0], pre: preprocess.New(cfg.Model.spec()), cls: cls, results: results}
 			rgb := make([]byte, max(size[0]*size[1]*3, 1))
 			for i := range rgb {

@@ -12,15 +12,17 @@ import (
 
 // Detection is one class at or above the threshold in one frame.
 type Detection struct {
-	Camera      string    `json:"camera_id"`
-	Location    string    `json:"location,omitempty"`
-	Frame       uint64    `json:"frame_number"`
-	ClassID     int       `json:"class_id"`
-	Label       string    `json:"label"`
-	Confidence  float64   `json:"confidence"`
-	InferenceMS float64   `json:"inference_time_ms"`
-	FrameAgeMS  float64   `json:"frame_age_ms"`
-	Time        time.Time `json:"timestamp"` // when the frame was read
+	Camera      string  `json:"camera_id"`
+	Location    string  `json:"location,omitempty"`
+	Frame       uint64  `json:"frame_number"`
+	ClassID     int     `json:"class_id"`
+	Label       string  `json:"label"`
+	Confidence  float64 `json:"confidence"`
+	InferenceMS float64 `json:"inference_time_ms"`
+	// FrameAgeMS is the frame's age when the detection is handed to the
+	// sink (MQTT and the store); it cannot include its own publishing.
+	FrameAgeMS float64   `json:"frame_age_ms"`
+	Time       time.Time `json:"timestamp"` // when the frame was read
 	// Alert is set when the class is one of model.alert_classes.
 	Alert bool `json:"alert"`
 }

@@ -46,9 +46,10 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 		inference: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "borda_vision_inference_seconds",
 			Help: "Model run time per frame.", Buckets: buckets}, cam),
 		age: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "borda_vision_frame_age_seconds",
-			Help: "From reading a frame to its detections being ready.", Buckets: buckets}, cam),
+			Help:    "From reading a frame to the sink returning with its detections (published and stored).",
+			Buckets: buckets}, cam),
 		resultsDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "borda_vision_results_dropped_total",
-			Help: "Detections dropped because the sink fell behind."}),
+			Help: "Detections dropped because the sink fell behind (1024 processed frames waiting)."}),
 		up: prometheus.NewGauge(prometheus.GaugeOpts{Name: "borda_vision_up",
 			Help: "1 when the model is loaded and the workers run, 0 when vision is unavailable."}),
 	}

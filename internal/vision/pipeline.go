@@ -28,8 +28,10 @@ type Session interface {
 }
 
 // Sink receives detections in batches, on one goroutine that is neither
-// a worker nor the broker's. It must bound its own waits; while it is
-// slow, detections queue (1024) and then are dropped and counted.
+// a worker nor the broker's; ds is reused after the call returns. It
+// must bound its own waits; while it is slow, processed frames queue
+// (1024) and then their detections are dropped and counted. The time
+// it takes is part of each frame's age (borda_vision_frame_age_seconds).
 type Sink interface {
 	Detections(ctx context.Context, ds []Detection)
 }
@@ -133,7 +135,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // them in that reverse order once ctx ends.
 func (p *Pipeline) run(ctx context.Context, sessions []Session, cls *classes) {
 	p.setState(true, nil)
-	results := make(chan Detection, 1024)
+	results := make(chan result, resultBuffer)
 	var workers, sink, cams sync.WaitGroup
 	for _, s := range sessions {
 		w := &worker{p: p, s: s, pre: preprocess.New(p.cfg.Model.spec()), cls: cls, results: results}
@@ -192,25 +194,51 @@ func (p *Pipeline) setState(up bool, err error) {
 	}
 }
 
-// deliver hands detections to the sink in batches of up to 64.
-func (p *Pipeline) deliver(ctx context.Context, results <-chan Detection) {
-	batch := make([]Detection, 0, 64)
-	for d := range results {
-		batch = append(batch[:0], d)
+// resultBuffer bounds the processed frames waiting for the sink.
+const resultBuffer = 1024
+
+// result is one processed frame's detections on their way to the sink.
+type result struct {
+	cam  *camera
+	read time.Time // when the frame was read
+	ds   []Detection
+}
+
+// deliver hands detections to the sink in batches of up to 64 frames.
+// Each detection's FrameAgeMS is its frame's age when handed over; once
+// the sink has returned (published, stored) each frame's age is
+// observed: borda_vision_frame_age_seconds and the stats are end to end.
+func (p *Pipeline) deliver(ctx context.Context, results <-chan result) {
+	batch := make([]result, 0, 64)
+	var ds []Detection
+	for r := range results {
+		batch = append(batch[:0], r)
 	more:
 		for len(batch) < cap(batch) {
 			select {
-			case d, ok := <-results:
+			case r, ok := <-results:
 				if !ok {
 					break more
 				}
-				batch = append(batch, d)
+				batch = append(batch, r)
 			default:
 				break more
 			}
 		}
-		if p.d.Sink != nil {
-			p.d.Sink.Detections(ctx, batch)
+		ds = ds[:0]
+		for _, r := range batch {
+			for _, d := range r.ds {
+				d.FrameAgeMS = ms(time.Since(r.read))
+				ds = append(ds, d)
+			}
+		}
+		if p.d.Sink != nil && len(ds) > 0 {
+			p.d.Sink.Detections(ctx, ds)
+		}
+		for _, r := range batch {
+			age := time.Since(r.read)
+			r.cam.age.Observe(age.Seconds())
+			r.cam.stats.observeAge(age)
 		}
 	}
 }
@@ -232,7 +260,7 @@ type worker struct {
 	s       Session
 	pre     *preprocess.Preprocessor
 	cls     *classes
-	results chan<- Detection
+	results chan<- result
 	top     []int
 }
 
@@ -246,9 +274,12 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
+// process runs one frame through the model and passes its detections
+// (none when no class reaches the threshold) on to the delivery.
 func (w *worker) process(j *job) {
 	c, f := j.cam, j.frame
-	if err := w.pre.Into(w.s.Input(), f.RGB, f.Width, f.Height); err != nil {
+	err := w.pre.Into(w.s.Input(), f.RGB, f.Width, f.Height)
+	if err != nil {
 		c.drop(dropError, err)
 		return
 	}
@@ -259,30 +290,38 @@ func (w *worker) process(j *job) {
 		c.drop(dropError, err)
 		return
 	}
-	age := time.Since(f.Time)
 	c.processed.Inc()
 	c.inference.Observe(infer.Seconds())
-	c.age.Observe(age.Seconds())
-	c.stats.observe(infer, age)
-	m := w.p.cfg.Model
+	c.stats.observeInference(infer)
+	r := result{cam: c, read: f.Time, ds: w.detections(j, out, infer)}
+	select {
+	case w.results <- r:
+	default:
+		w.p.m.resultsDropped.Add(float64(len(r.ds)))
+		w.p.d.Limited.Warn("detections dropped: sink behind", "camera", c.cfg.ID, "detections", len(r.ds))
+	}
+}
+
+// detections are the top-k classes of out at or above the threshold.
+func (w *worker) detections(j *job, out []float32, infer time.Duration) []Detection {
+	c, m := j.cam, w.p.cfg.Model
 	if m.Softmax {
 		softmax(out)
 	}
 	w.top = topK(out, m.TopK, m.Threshold, w.top)
+	if len(w.top) == 0 {
+		return nil
+	}
+	ds := make([]Detection, 0, len(w.top))
 	for _, id := range w.top {
 		label := w.cls.label(id)
-		d := Detection{Camera: c.cfg.ID, Location: c.cfg.Location, Frame: j.seq, ClassID: id, Label: label,
-			Confidence: float64(out[id]), InferenceMS: ms(infer), FrameAgeMS: ms(age), Time: f.Time,
-			Alert: w.cls.isAlert(id, label)}
+		ds = append(ds, Detection{Camera: c.cfg.ID, Location: c.cfg.Location, Frame: j.seq, ClassID: id,
+			Label: label, Confidence: float64(out[id]), InferenceMS: ms(infer), Time: j.frame.Time,
+			Alert: w.cls.isAlert(id, label)})
 		c.detections.WithLabelValues(label).Inc()
 		c.stats.detections.Add(1)
-		select {
-		case w.results <- d:
-		default:
-			w.p.m.resultsDropped.Inc()
-			w.p.d.Limited.Warn("detection dropped: sink behind", "camera", c.cfg.ID)
-		}
 	}
+	return ds
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -84,11 +84,18 @@ func (r *ring) avgP99() (float64, float64) {
 	return sum / float64(r.n), v[idx]
 }
 
-func (s *camStats) observe(inference, age time.Duration) {
+// observeInference counts a processed frame and its model run time.
+func (s *camStats) observeInference(d time.Duration) {
 	s.processed.Add(1)
 	s.mu.Lock()
-	s.inference.add(inference)
-	s.age.add(age)
+	s.inference.add(d)
+	s.mu.Unlock()
+}
+
+// observeAge records a frame's age once its detections were delivered.
+func (s *camStats) observeAge(d time.Duration) {
+	s.mu.Lock()
+	s.age.add(d)
 	s.mu.Unlock()
 }
 
