@@ -18,8 +18,10 @@ RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 linux/arm/v7
 # Debian architectures `make deb` packages (amd64, arm64, armhf).
 DEB_ARCHES ?= amd64
 
+# Test artifacts (the dashboard's screenshots, one folder per test) are kept
+# in test-artifacts/ (gitignored).
 test: test-deps ml-deps
-	$(GO) test -race ./...
+	BORDA_ARTIFACTS=$(CURDIR)/test-artifacts $(GO) test -race ./...
 
 test-deps:
 	@./scripts/install-test-deps.sh $(TEST_TOOLS)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -27,13 +26,11 @@ type browser struct {
 }
 
 // newBrowser starts chromium for one test and kills it by PID when the test
-// ends. The test is skipped when chromium is not installed.
+// ends. Without chromium the test fails, naming the Debian package, like
+// every other test of a real tool.
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium not found: the dashboard browser tests need Debian package chromium (make test installs it)")
-	}
+	path := testkit.RequireCommand(t, "chromium", "chromium")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path),
 		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -51,11 +48,14 @@ func newBrowser(t *testing.T) *browser {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})
-	dir := os.Getenv("BORDA_ARTIFACTS")
+	dir := os.Getenv("BORDA_ARTIFACTS") // make test: test-artifacts/ in the repository
 	if dir == "" {
 		dir = t.TempDir()
 	}
 	dir = filepath.Join(dir, "dashboard", t.Name())
+	if err := os.RemoveAll(dir); err != nil { // the previous run's screenshots
+		t.Fatal(err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func parseDeviceQuery(v url.Values) (deviceQuery, error) {
 	q := deviceQuery{search: strings.TrimSpace(v.Get("q")), id: v.Get("id"), typ: v.Get("type"),
 		sort: v.Get("sort"), limit: defaultPageSize}
 	var errs []error
-	if len(q.search) > maxSearchLen || !utf8.ValidString(q.search) {
+	if !utf8.ValidString(q.search) || utf8.RuneCountInString(q.search) > maxSearchLen {
 		errs = append(errs, fmt.Errorf("q: at most %d characters of UTF-8", maxSearchLen))
 	}
 	q.search = strings.ToLower(q.search)

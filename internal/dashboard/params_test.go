@@ -24,6 +24,8 @@ func TestParseDeviceQuery(t *testing.T) {
 		{name: "offset not a number", query: "offset=x", wantErr: "offset"},
 		{name: "bad sort", query: "sort=name", wantErr: "sort"},
 		{name: "search too long", query: "q=" + strings.Repeat("a", maxSearchLen+1), wantErr: "q:"},
+		{name: "search of 200 two-byte characters", query: "q=" + strings.Repeat("%C3%89", maxSearchLen),
+			want: deviceQuery{search: strings.Repeat("é", maxSearchLen), sort: "id", limit: defaultPageSize}},
 		{name: "search not UTF-8", query: "q=%ff", wantErr: "q:"},
 		{name: "every error named", query: "sort=x&limit=x&offset=x", wantErr: "offset"},
 	}
