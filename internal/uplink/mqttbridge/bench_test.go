@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/borda-edge/borda/internal/simulate/simtest"
+	"github.com/borda-edge/borda/internal/uplink/mqttmsg"
 	"github.com/borda-edge/borda/internal/uplink/queue"
 )
 
@@ -65,7 +66,7 @@ func fillQueue(b *testing.B, dir, name string, n int) {
 	for i := range n {
 		topic := "sensors/dev" + strconv.Itoa(i%10) + "/temperature"
 		payload := fmt.Appendf(nil, `{"device_id":"dev%d","value":%d,"timestamp":%d}`, i%10, i, time.Now().Unix())
-		batch = append(batch, queue.Entry{Key: topic, Data: encodeMessage(message{Topic: topic, Payload: payload})})
+		batch = append(batch, queue.Entry{Key: topic, Data: mqttmsg.Encode(mqttmsg.Message{Topic: topic, Payload: payload})})
 		if len(batch) == cap(batch) || i == n-1 {
 			if err := q.Append(context.Background(), batch); err != nil {
 				b.Fatal(err)

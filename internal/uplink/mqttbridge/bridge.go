@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/borda-edge/borda/internal/uplink/link"
+	"github.com/borda-edge/borda/internal/uplink/mqttmsg"
 	"github.com/borda-edge/borda/internal/uplink/queue"
 )
 
@@ -143,7 +144,7 @@ func (b *Bridge) Offer(ctx context.Context, topic string, payload []byte, retain
 	if q == nil {
 		return ErrClosed
 	}
-	data := encodeMessage(message{Topic: topic, Payload: payload, Retain: retain})
+	data := mqttmsg.Encode(mqttmsg.Message{Topic: topic, Payload: payload, Retain: retain})
 	e := queue.Entry{Priority: prio, Key: topic, Data: data, Time: b.deps.Now()}
 	if err := q.Append(ctx, []queue.Entry{e}); err != nil {
 		if errors.Is(err, queue.ErrClosed) {

@@ -8,6 +8,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/borda-edge/borda/internal/uplink/link"
+	"github.com/borda-edge/borda/internal/uplink/mqttmsg"
 	"github.com/borda-edge/borda/internal/uplink/queue"
 )
 
@@ -108,8 +109,8 @@ func (b *Bridge) sendBatch(ctx context.Context, q *queue.Queue, c mqtt.Client, i
 // prepare decodes an entry and maps its topic; entries that cannot be sent
 // (corrupt, or no Out mapping any more after a config change) are dropped,
 // counted and logged.
-func (b *Bridge) prepare(it queue.Item) (string, byte, message, bool) {
-	m, err := decodeMessage(it.Data)
+func (b *Bridge) prepare(it queue.Item) (string, byte, mqttmsg.Message, bool) {
+	m, err := mqttmsg.Decode(it.Data)
 	if err != nil {
 		b.met.Dropped.WithLabelValues(link.ReasonCorrupt).Inc()
 		b.deps.Limited.Error("drop corrupt uplink entry", "output", b.cfg.Name, "seq", it.Seq, "err", err)
