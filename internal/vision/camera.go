@@ -61,8 +61,12 @@ func newSource(c CameraConfig, ffmpeg string) source.Source {
 	}
 }
 
-// drop counts a sampled frame that will not be processed.
-func (c *camera) drop(reason string, err error) {
+// drop counts a sampled frame that will not be processed and gives its
+// buffer back to the source (j is nil when that happened already).
+func (c *camera) drop(j *job, reason string, err error) {
+	if j != nil {
+		j.frame.Release()
+	}
 	for i, r := range dropReasons {
 		if r == reason {
 			c.dropped[i].Inc()
@@ -83,8 +87,8 @@ func (c *camera) run(ctx context.Context, q *queue, b backoff, stall time.Durati
 	c.read(ctx, b, stall)
 	wg.Wait()
 	select {
-	case <-c.slot:
-		c.drop(dropStopped, nil)
+	case j := <-c.slot:
+		c.drop(j, dropStopped, nil)
 	default:
 	}
 }
@@ -127,9 +131,9 @@ func (c *camera) runOnce(ctx context.Context, stall time.Duration) error {
 	defer cancel(nil)
 	watchdog := time.AfterFunc(stall, func() { cancel(errStalled) })
 	defer watchdog.Stop()
-	err := c.src.Run(runCtx, func(f source.Frame) {
+	err := c.src.Run(runCtx, func(f source.Frame) bool {
 		watchdog.Reset(stall)
-		c.emit(f)
+		return c.emit(f)
 	})
 	if ctx.Err() == nil && errors.Is(context.Cause(runCtx), errStalled) {
 		return fmt.Errorf("%w for %v from %s", errStalled, stall, c.src)
@@ -138,8 +142,9 @@ func (c *camera) runOnce(ctx context.Context, stall time.Duration) error {
 }
 
 // emit takes every frame the source reads (on the reader goroutine) and
-// keeps every Nth in the one-frame buffer, replacing an older one.
-func (c *camera) emit(f source.Frame) {
+// keeps every Nth in the one-frame buffer, replacing an older one; it
+// returns whether it kept f (the source reuses a skipped frame's buffer).
+func (c *camera) emit(f source.Frame) bool {
 	c.seq++
 	c.frames.Inc()
 	c.stats.framesIn.Add(1)
@@ -148,7 +153,7 @@ func (c *camera) emit(f source.Frame) {
 		c.up.Set(1)
 	}
 	if c.seq%uint64(c.cfg.EveryNth) != 0 {
-		return
+		return false
 	}
 	c.sampled.Inc()
 	c.stats.sampled.Add(1)
@@ -156,12 +161,12 @@ func (c *camera) emit(f source.Frame) {
 	for {
 		select {
 		case c.slot <- j:
-			return
+			return true
 		default:
 		}
 		select {
-		case <-c.slot:
-			c.drop(dropStale, nil)
+		case old := <-c.slot:
+			c.drop(old, dropStale, nil)
 		default: // the feeder just took it
 		}
 	}
@@ -177,12 +182,12 @@ func (c *camera) feed(ctx context.Context, q *queue) {
 		case j := <-c.slot:
 			f, err := j.frame.Decode()
 			if err != nil {
-				c.drop(dropDecode, err)
+				c.drop(j, dropDecode, err)
 				continue
 			}
 			j.frame = f
 			if d := q.push(j); d != nil {
-				d.cam.drop(dropQueueFull, nil)
+				d.cam.drop(d, dropQueueFull, nil)
 			}
 		}
 	}

@@ -152,7 +152,7 @@ func (p *Pipeline) run(ctx context.Context, sessions []Session, cls *classes) {
 	<-ctx.Done()
 	cams.Wait()
 	for _, j := range p.q.close() {
-		j.cam.drop(dropStopped, nil)
+		j.cam.drop(j, dropStopped, nil)
 	}
 	workers.Wait()
 	close(results)
@@ -280,14 +280,15 @@ func (w *worker) process(j *job) {
 	c, f := j.cam, j.frame
 	err := w.pre.Into(w.s.Input(), f.RGB, f.Width, f.Height)
 	if err != nil {
-		c.drop(dropError, err)
+		c.drop(j, dropError, err)
 		return
 	}
+	f.Release() // the pixels are in the session's input now
 	start := time.Now()
 	out, err := w.s.Run()
 	infer := time.Since(start)
 	if err != nil {
-		c.drop(dropError, err)
+		c.drop(nil, dropError, err)
 		return
 	}
 	c.processed.Inc()

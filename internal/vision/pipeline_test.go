@@ -152,17 +152,6 @@ func assertAccounted(t *testing.T, r *running) {
 	}
 }
 
-// assertNoChildren: no child process (ffmpeg) is left.
-func assertNoChildren(t *testing.T) {
-	t.Helper()
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", os.Getpid()))
-	for _, f := range tasks {
-		if b, _ := os.ReadFile(f); len(bytes.TrimSpace(b)) > 0 {
-			t.Fatalf("child processes left: %s", b)
-		}
-	}
-}
-
 // jpegDir writes n small JPEG pictures.
 func jpegDir(t *testing.T, n int) string {
 	dir := t.TempDir()

@@ -23,7 +23,7 @@ func (d *Dir) String() string { return "dir " + d.Path }
 
 // Run emits the pictures until ctx ends (nil) or, without Loop, the
 // last one was emitted (an error: the source has ended).
-func (d *Dir) Run(ctx context.Context, emit func(Frame)) error {
+func (d *Dir) Run(ctx context.Context, emit func(Frame) bool) error {
 	fps := d.FPS
 	if fps <= 0 {
 		fps = 1
@@ -45,7 +45,7 @@ func (d *Dir) Run(ctx context.Context, emit func(Frame)) error {
 			if err != nil {
 				return fmt.Errorf("dir source: %w", err)
 			}
-			emit(Frame{Encoded: b, Time: time.Now()})
+			emit(Frame{Encoded: b, Time: time.Now()}) // fresh each time: kept or not
 		}
 		if !d.Loop {
 			return fmt.Errorf("dir source %s: all %d images played", d.Path, len(files))

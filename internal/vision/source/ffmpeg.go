@@ -40,7 +40,7 @@ func (f *FFmpeg) Args() []string {
 
 // Run starts ffmpeg and emits its frames until ctx ends (nil) or ffmpeg
 // exits (an error with the end of its standard error).
-func (f *FFmpeg) Run(ctx context.Context, emit func(Frame)) error {
+func (f *FFmpeg) Run(ctx context.Context, emit func(Frame) bool) error {
 	if f.Width < 1 || f.Height < 1 {
 		return fmt.Errorf("ffmpeg: frame size %dx%d", f.Width, f.Height)
 	}
@@ -69,17 +69,61 @@ func (f *FFmpeg) Run(ctx context.Context, emit func(Frame)) error {
 	return fmt.Errorf("ffmpeg %s ended: %w (%v) %s", f.Input, errors.Join(readErr, waitErr), cmd.ProcessState, msg)
 }
 
-func (f *FFmpeg) read(out io.Reader, emit func(Frame)) error {
-	size := f.Width * f.Height * 3
+// poolFrames is how many released frame buffers a running ffmpeg source
+// keeps for reuse: the one-frame buffer, the frame being queued and one
+// per worker cover a pipeline that keeps up.
+const poolFrames = 4
+
+// read reads frames from out until it ends. A frame emit does not keep
+// (every Nth sampling skips it) is read over by the next one; a kept
+// frame's buffer comes back through Release.
+func (f *FFmpeg) read(out io.Reader, emit func(Frame) bool) error {
+	pool := newBufPool(f.Width*f.Height*3, poolFrames)
+	buf := pool.get()
 	for {
-		buf := make([]byte, size)
 		if _, err := io.ReadFull(out, buf); err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
-			return err
+			return fmt.Errorf("read frame: %w", err)
 		}
-		emit(Frame{RGB: buf, Width: f.Width, Height: f.Height, Time: time.Now()})
+		if emit(Frame{RGB: buf, Width: f.Width, Height: f.Height, Time: time.Now(), pool: pool}) {
+			buf = pool.get()
+		}
+	}
+}
+
+// bufPool is a bounded free list of frame buffers of one size. Buffers
+// pass through its channel, so a buffer's last reader (a worker, after
+// Release) happens before its next writer (the source).
+type bufPool struct {
+	size int
+	free chan []byte
+}
+
+func newBufPool(size, n int) *bufPool {
+	return &bufPool{size: size, free: make(chan []byte, n)}
+}
+
+// get returns a free buffer, or a new one.
+func (p *bufPool) get() []byte {
+	select {
+	case b := <-p.free:
+		return b
+	default:
+		return make([]byte, p.size)
+	}
+}
+
+// put keeps b for a later get, unless the pool is full or b is not one
+// of its buffers.
+func (p *bufPool) put(b []byte) {
+	if cap(b) != p.size {
+		return
+	}
+	select {
+	case p.free <- b[:p.size]:
+	default:
 	}
 }
 

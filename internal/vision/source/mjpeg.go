@@ -24,7 +24,7 @@ func (m *MJPEG) String() string { return "mjpeg " + m.URL }
 
 // Run connects and emits pictures until ctx ends (nil) or the stream
 // breaks (an error).
-func (m *MJPEG) Run(ctx context.Context, emit func(Frame)) error {
+func (m *MJPEG) Run(ctx context.Context, emit func(Frame) bool) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.URL, nil)
 	if err != nil {
 		return fmt.Errorf("mjpeg: %w", err)
@@ -64,7 +64,7 @@ func (m *MJPEG) Run(ctx context.Context, emit func(Frame)) error {
 			}
 			return fmt.Errorf("mjpeg %s: %w", m.URL, err)
 		}
-		emit(Frame{Encoded: b, Time: time.Now()})
+		emit(Frame{Encoded: b, Time: time.Now()}) // fresh each time: kept or not
 	}
 }
 

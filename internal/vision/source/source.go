@@ -24,13 +24,25 @@ type Frame struct {
 	Width, Height int
 	Encoded       []byte
 	Time          time.Time // when it was read
+	pool          *bufPool  // where RGB goes back on Release (nil: nowhere)
+}
+
+// Release hands the frame's RGB buffer back to its source for a later
+// frame. Call it at most once per kept frame, after the last read of
+// RGB; a frame never released is simply garbage collected.
+func (f Frame) Release() {
+	if f.pool != nil {
+		f.pool.put(f.RGB)
+	}
 }
 
 // Source produces frames. Run calls emit for every frame, on Run's
 // goroutine, and returns nil when ctx ends or an error when the source
-// fails or ends. emit owns the frame's buffers.
+// fails or ends. emit returns whether it keeps the frame: a kept frame's
+// buffers belong to the caller (until Release); those of a frame not
+// kept stay the source's, which may reuse them once emit has returned.
 type Source interface {
-	Run(ctx context.Context, emit func(Frame)) error
+	Run(ctx context.Context, emit func(Frame) bool) error
 	String() string
 }
 

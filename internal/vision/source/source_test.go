@@ -45,12 +45,13 @@ func collect(t *testing.T, src Source, n int) []Frame {
 	defer cancel()
 	var mu sync.Mutex
 	var frames []Frame
-	err := src.Run(ctx, func(f Frame) {
+	err := src.Run(ctx, func(f Frame) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		if frames = append(frames, f); len(frames) == n {
 			cancel()
 		}
+		return true // kept: the test reads it afterwards
 	})
 	if err != nil {
 		t.Fatalf("%s: %v", src, err)
@@ -86,7 +87,7 @@ func TestFFmpegTestsrc(t *testing.T) {
 func TestFFmpegFailureIsReported(t *testing.T) {
 	testkit.RequireCommand(t, "ffmpeg", "ffmpeg")
 	src := &FFmpeg{Input: filepath.Join(t.TempDir(), "missing.mp4"), Width: 8, Height: 8}
-	err := src.Run(context.Background(), func(Frame) { t.Fatal("frame from nothing") })
+	err := src.Run(context.Background(), func(Frame) bool { t.Fatal("frame from nothing"); return false })
 	if err == nil || !strings.Contains(err.Error(), "No such file") {
 		t.Fatalf("err = %v", err)
 	}
@@ -141,7 +142,7 @@ func TestMJPEGRefusesNonMultipart(t *testing.T) {
 		w.Header().Set("Content-Type", "image/jpeg")
 	}))
 	t.Cleanup(srv.Close)
-	err := (&MJPEG{URL: srv.URL}).Run(context.Background(), func(Frame) {})
+	err := (&MJPEG{URL: srv.URL}).Run(context.Background(), func(Frame) bool { return false })
 	if err == nil || !strings.Contains(err.Error(), "multipart") {
 		t.Fatalf("err = %v", err)
 	}
@@ -170,7 +171,7 @@ func TestDirPlaysImages(t *testing.T) {
 			t.Fatalf("frame %d: red %d", i, got)
 		}
 	}
-	err := (&Dir{Path: t.TempDir()}).Run(context.Background(), func(Frame) {})
+	err := (&Dir{Path: t.TempDir()}).Run(context.Background(), func(Frame) bool { return false })
 	if err == nil || !strings.Contains(err.Error(), "no .jpg") {
 		t.Fatalf("empty dir: %v", err)
 	}
