@@ -3,11 +3,14 @@ package vision
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Detection is one class at or above the threshold in one frame.
@@ -46,14 +49,45 @@ func loadClasses(m ModelConfig) (*classes, error) {
 		return nil, fmt.Errorf("labels: %w", err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		c.labels = append(c.labels, strings.TrimSpace(sc.Text()))
-	}
-	if err := sc.Err(); err != nil {
+	if c.labels, err = parseLabels(f); err != nil {
 		return nil, fmt.Errorf("labels %s: %w", m.Labels, err)
 	}
 	return c, nil
+}
+
+// maxLabels bounds a labels file (ImageNet-22k has 21,841 classes).
+const maxLabels = 100_000
+
+// parseLabels reads one label per line, class id = line number from 0,
+// spaces and a UTF-8 byte order mark trimmed (an empty line: class_<id>).
+// Labels become metric label values and series labels, so a line that
+// is not valid UTF-8 or holds a control character (old Mac CR line ends)
+// is an error, as is a line over 64 KiB.
+func parseLabels(r io.Reader) ([]string, error) {
+	sc := bufio.NewScanner(r)
+	var labels []string
+	for sc.Scan() {
+		n := len(labels) + 1
+		if n > maxLabels {
+			return nil, fmt.Errorf("more than %d lines", maxLabels)
+		}
+		l := sc.Text()
+		if n == 1 {
+			l = strings.TrimPrefix(l, "\ufeff")
+		}
+		l = strings.TrimSpace(l)
+		if !utf8.ValidString(l) {
+			return nil, fmt.Errorf("line %d: not valid UTF-8", n)
+		}
+		if i := strings.IndexFunc(l, unicode.IsControl); i >= 0 {
+			return nil, fmt.Errorf("line %d: control character %q (lines end with LF or CRLF)", n, l[i])
+		}
+		labels = append(labels, l)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("line %d: %w", len(labels)+1, err)
+	}
+	return labels, nil
 }
 
 func (c *classes) label(id int) string {
