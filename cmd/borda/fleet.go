@@ -61,6 +61,7 @@ func (g *gateway) newAttach(base, limited *slog.Logger, reg *prometheus.Registry
 			Registry: reg,
 			Ingest:   g.pipeline,
 			Node:     g.node.Name,
+			DataDir:  g.cfg.DataDir,
 		})
 		if err != nil {
 			return fmt.Errorf("attach %s: %w", ac.Name, err)

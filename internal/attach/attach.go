@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/borda-edge/borda/internal/pipeline"
+	"github.com/borda-edge/borda/internal/uplink/queue"
 )
 
 // Ingester is the ingest pipeline as an attachment uses it: decode,
@@ -35,6 +36,7 @@ type Deps struct {
 	Registry prometheus.Registerer
 	Ingest   Ingester
 	Node     string // for the default client id
+	DataDir  string // where the rule actions' queue lives ("" = not queued)
 }
 
 // Client is one attachment.
@@ -46,8 +48,9 @@ type Client struct {
 	sem    chan struct{} // one slot per message being stored
 	stored sync.WaitGroup
 
-	roster *roster  // peers' presence (nil without peers)
-	adopt  *adopter // sessions adopted from offline peers (nil without peers)
+	actions *queue.Queue // rule actions waiting for the broker (nil: not queued)
+	roster  *roster      // peers' presence (nil without peers)
+	adopt   *adopter     // sessions adopted from offline peers (nil without peers)
 
 	mu       sync.Mutex
 	cm       *autopaho.ConnectionManager
@@ -80,6 +83,9 @@ func New(cfg Config, d Deps) (*Client, error) {
 	if cfg.Peers.enabled() {
 		c.roster = newRoster(cfg.Peers.ClientIDs, cfg.ClientID)
 		c.adopt = newAdopter(c)
+	}
+	if err := c.openActions(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -117,8 +123,14 @@ func (c *Client) Run(ctx context.Context) error {
 	c.mu.Lock()
 	c.cm = cm
 	c.mu.Unlock()
+	var sender sync.WaitGroup
+	if c.actions != nil {
+		defer c.actions.Close()
+		sender.Go(func() { c.sendActions(ctx, cm) })
+	}
 	close(c.ready)
 	<-ctx.Done()
+	sender.Wait()
 
 	c.mu.Lock()
 	c.stopping = true
@@ -303,25 +315,4 @@ func (c *Client) onPublish(pr paho.PublishReceived) (bool, error) {
 		}
 	}()
 	return true, nil
-}
-
-// Publish sends a message to the broker (rule actions). It does not wait
-// for a connection: while the broker is unreachable the message fails.
-func (c *Client) Publish(topic string, payload []byte, retain bool, qos byte) error {
-	c.mu.Lock()
-	cm, up := c.cm, c.up
-	c.mu.Unlock()
-	if cm == nil || !up {
-		c.met.publishFailed.Inc()
-		return fmt.Errorf("attach %s: not connected", c.cfg.Name)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := cm.Publish(ctx, &paho.Publish{Topic: topic, Payload: payload, Retain: retain, QoS: min(qos, 1)})
-	if err != nil {
-		c.met.publishFailed.Inc()
-		return fmt.Errorf("attach %s: publish %s: %w", c.cfg.Name, topic, err)
-	}
-	c.met.published.Inc()
-	return nil
 }

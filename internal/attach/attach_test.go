@@ -186,25 +186,60 @@ func TestSharedSubscriptionSplits(t *testing.T) {
 	t.Logf("split %d / %d", len(a.got()), len(b.got()))
 }
 
-// Rule actions publish to the external broker.
-func TestPublishToBroker(t *testing.T) {
+// Rule actions publish to the external broker through a durable queue:
+// actions raised while the broker is unreachable, and across a restart of
+// borda, arrive once it is back, in order.
+func TestActionsQueuedUntilBrokerIsBack(t *testing.T) {
 	m := simtest.StartMosquitto(t, simtest.Options{})
 	recv := simtest.NewReceiver(t, m.Addr, "alerts/#")
-	c, _ := startClient(t, testConfig(m.Addr, "actions", "edge/#"), &recorder{})
-	if err := c.Publish("alerts/critical", []byte("x"), false, 1); err == nil {
-		// may be connected already; that is fine
-		_ = err
-	}
-	testkit.Eventually(t, 10*time.Second, "connected", c.Connected)
-	if err := c.Publish("alerts/critical", []byte(`{"type":"HIGH_TEMPERATURE"}`), false, 1); err != nil {
-		t.Fatal(err)
-	}
-	testkit.Eventually(t, 10*time.Second, "alert on the broker", func() bool {
-		for _, a := range recv.Arrivals() {
-			if a.Payload == `{"type":"HIGH_TEMPERATURE"}` {
-				return true
-			}
+	proxy := testkit.StartProxy(t, m.Addr)
+	cfg := testConfig(proxy.Addr, "actions", "edge/#")
+	cfg.Actions = true
+	dir := t.TempDir()
+	start := func() (*Client, func()) {
+		t.Helper()
+		reg := prometheus.NewRegistry()
+		c, err := New(cfg, Deps{Registry: reg, Ingest: &recorder{}, Node: "test", DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return false
-	})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		var once sync.Once
+		stop := func() { once.Do(func() { cancel(); <-done }) }
+		t.Cleanup(stop)
+		return c, stop
+	}
+	c, stop := start()
+	testkit.Eventually(t, 10*time.Second, "connected", c.Connected)
+	alert := func(i int) { // as the alert dispatcher calls it
+		t.Helper()
+		if err := c.Publish("alerts/critical", []byte(fmt.Sprint(i)), false, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alert(0)
+	testkit.Eventually(t, 10*time.Second, "first alert", func() bool { return len(recv.Arrivals()) == 1 })
+
+	proxy.Cut() // the broker is unreachable
+	testkit.Eventually(t, 10*time.Second, "disconnected", func() bool { return !c.Connected() })
+	alert(1)
+	alert(2)
+	stop() // borda restarts meanwhile
+	c, _ = start()
+	alert(3)
+	time.Sleep(200 * time.Millisecond)
+	if n := len(recv.Arrivals()); n != 1 {
+		t.Fatalf("%d alerts arrived while the broker was unreachable", n)
+	}
+	proxy.Restore()
+	testkit.Eventually(t, 15*time.Second, "all 4 alerts", func() bool { return len(recv.Arrivals()) == 4 })
+	var got []string
+	for _, a := range recv.Arrivals() {
+		got = append(got, a.Payload)
+	}
+	if strings.Join(got, ",") != "0,1,2,3" {
+		t.Fatalf("alerts arrived as %v, want 0,1,2,3 in order", got)
+	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/borda-edge/borda/internal/tlsclient"
 	"github.com/borda-edge/borda/internal/uplink/link"
+	"github.com/borda-edge/borda/internal/uplink/queue"
 )
 
 // Config is one external broker borda ingests from (an `attach:` entry).
@@ -47,6 +48,9 @@ type Config struct {
 	// Actions: rule actions of type mqtt (alerts, commands) publish to this
 	// broker instead of the embedded one. At most one attachment may set it.
 	Actions bool `yaml:"actions"`
+	// ActionsQueue bounds the durable queue the actions wait in while the
+	// broker is unreachable.
+	ActionsQueue queue.Config `yaml:"actions_queue"`
 	// Peers: collectors of one shared subscription adopt the session of a
 	// member that went offline (see PeersConfig). Off while empty.
 	Peers PeersConfig `yaml:"peers"`
@@ -56,7 +60,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{QoS: 1, SessionExpiry: 24 * time.Hour, Keepalive: 30 * time.Second,
 		ReceiveMaximum: 1000, Backoff: link.DefaultBackoff(),
-		Peers: PeersConfig{PresenceTopic: defaultPresenceTopic, AdoptAfter: 2 * time.Second}}
+		ActionsQueue: queue.Config{MaxBytes: 64 << 20, MaxAge: 7 * 24 * time.Hour},
+		Peers:        PeersConfig{PresenceTopic: defaultPresenceTopic, AdoptAfter: 2 * time.Second}}
 }
 
 // UnmarshalYAML starts every list entry from DefaultConfig.
@@ -105,6 +110,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Backoff.Validate(); err != nil {
 		add("%v", err)
+	}
+	if err := c.ActionsQueue.Validate(); err != nil {
+		add("actions_queue: %v", err)
 	}
 	errs = append(errs, c.Peers.validate(c.SessionExpiry, c.ClientID)...)
 	return errors.Join(errs...)
