@@ -98,6 +98,7 @@ attach:
     subscriptions: ["$share/collectors/edge/+/+/+/+"]
     session_expiry: 1h
     backoff: {min: 50ms, max: 500ms}
+    peers: {client_ids: [central-a, central-b], adopt_after: 500ms}
 `, t.TempDir(), name, port(n.mqtt), port(n.http), cloud, name))
 	return n
 }
@@ -256,10 +257,10 @@ func total(m map[string]map[string]bool) int {
 // TestFleetTopology: three edge bordas with simulated devices bridge to a
 // Mosquitto playing the cloud broker; two central borda collectors share
 // one subscription. Every reading is stored exactly once across the
-// collectors with the right node label; a collector killed mid-run and
-// restarted loses nothing (its persistent session keeps what the broker
-// assigned to it); the edges' remote_write reaches VictoriaMetrics with
-// node and site labels.
+// collectors with the right node label; when a collector is killed
+// mid-run the other adopts its session and stores its share while it is
+// down, and nothing is missing once it is back; the edges' remote_write
+// reaches VictoriaMetrics with node and site labels.
 func TestFleetTopology(t *testing.T) {
 	bin := buildBorda(t)
 	cloud := simtest.StartMosquitto(t, simtest.Options{})
@@ -300,29 +301,54 @@ func TestFleetTopology(t *testing.T) {
 	}
 	t.Logf("phase 1: readings sent %v, %d samples, split %v", readings(reps), want, per)
 
-	// Phase 2: collector b is killed mid-run and comes back.
+	// Phase 2: collector b is killed mid-run and stays down: a adopts b's
+	// session (Mosquitto keeps giving b's session its turns of the shared
+	// subscription) and stores b's share too.
 	done := make(chan []simulate.Report, 1)
 	go func() { done <- simulateEdges(t, edges, 1500, 500, 2) }()
 	time.Sleep(time.Second)
-	b := collectors[1]
+	a, b := collectors[0], collectors[1]
 	if err := syscall.Kill(b.proc.Cmd.Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	b.proc.WaitExit(t, 10*time.Second)
 	reps2 := <-done
-	b.start(t, bin)
 	sent2 := readings(reps2)
 	for i := range sent2 {
 		sent2[i] += readings(reps)[i]
 	}
 	local = edgeSamples(t, edges, sent2)
 	want = sum(local)
+	testkit.Eventually(t, 30*time.Second, "a adopted b's session", func() bool {
+		return scrapeMetric(t, a.http, `borda_attach_adopted_sessions{broker="cloud"}`) == 1
+	})
+	received := `borda_attach_messages_received_total{broker="cloud"}`
+	last := -1.0
+	testkit.Eventually(t, 60*time.Second, "a took every message (its count settles)", func() bool {
+		n := scrapeMetric(t, a.http, received)
+		settled := n == last
+		last = n
+		time.Sleep(500 * time.Millisecond)
+		return settled
+	})
+	// b comes back: it takes its session over; a had drained it.
+	b.start(t, bin)
 	testkit.Eventually(t, 90*time.Second, fmt.Sprintf("%d samples after the kill", want), func() bool {
 		all, per, twice = union(t, collectors)
 		return total(all) >= want
 	})
 	if total(all) != want {
 		t.Fatalf("stored %d distinct samples, want %d", total(all), want)
+	}
+	// b may get again what a had not yet acknowledged when b took the
+	// session back: a few at most, not b's share of the run.
+	if got := scrapeMetric(t, b.http, received); got > 100 {
+		t.Fatalf("b received %v messages after it came back: a did not take its share", got)
+	}
+	for _, e := range edges {
+		if got := len(all[e.name]); got != local[e.name] {
+			t.Fatalf("node %s: %d samples at the collectors, %d on the edge", e.name, got, local[e.name])
+		}
 	}
 	t.Logf("phase 2: %d samples, per collector %v, %d stored by both (redelivered after the kill)", want, per, twice)
 
