@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/borda-edge/borda/internal/attach"
+	"github.com/borda-edge/borda/internal/broker"
 	"github.com/borda-edge/borda/internal/node"
 	"github.com/borda-edge/borda/internal/uplink"
 	"github.com/borda-edge/borda/internal/uplink/mqttbridge"
@@ -62,6 +63,7 @@ func (g *gateway) newAttach(base, limited *slog.Logger, reg *prometheus.Registry
 			Ingest:   g.pipeline,
 			Node:     g.node.Name,
 			DataDir:  g.cfg.DataDir,
+			Forward:  g.forwarder(),
 		})
 		if err != nil {
 			return fmt.Errorf("attach %s: %w", ac.Name, err)
@@ -99,4 +101,14 @@ func (p rulePublisher) Publish(topic string, payload []byte, retain bool, qos by
 		return p.g.actions.Publish(topic, payload, retain, qos)
 	}
 	return p.g.broker.Server().Publish(topic, payload, retain, qos)
+}
+
+// forwarder is what feeds the uplink's MQTT bridges (the embedded broker's
+// publishes and the attached brokers' messages); nil without bridges.
+// (An interface, so that "none" is a nil interface, not a nil pointer.)
+func (g *gateway) forwarder() broker.Forwarder {
+	if len(g.cfg.Uplink.MQTT) == 0 {
+		return nil
+	}
+	return g.uplink
 }

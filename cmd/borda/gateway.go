@@ -116,11 +116,7 @@ func newGateway(cfg config.File, logOut io.Writer, load func() (config.File, err
 		Sink:    sink,
 		Rules:   g.rules,
 	})
-	var fwd broker.Forwarder // nil: nothing to forward
-	if len(cfg.Uplink.MQTT) > 0 {
-		fwd = g.uplink
-	}
-	hooks := []mqtt.Hook{g.auth, broker.TapHook(g.pipeline, fwd, limited.With("component", "broker"))}
+	hooks := []mqtt.Hook{g.auth, broker.TapHook(g.pipeline, g.forwarder(), limited.With("component", "broker"))}
 	g.broker = broker.New(cfg.Broker, broker.Deps{
 		Logger:       base.With("component", "broker"),
 		Registry:     reg,

@@ -29,14 +29,23 @@ type Ingester interface {
 	IngestAsync(topic string, payload []byte, received time.Time) <-chan error
 }
 
+// Forwarder takes messages for the uplink's MQTT bridges (the same as
+// for the embedded broker's publishes): it returns once the message is
+// durably queued, and counts its own failures.
+type Forwarder interface {
+	Wants(topic string) bool
+	Forward(ctx context.Context, topic string, payload []byte, retain bool, origin string) error
+}
+
 // Deps are the client's collaborators.
 type Deps struct {
 	Logger   *slog.Logger
 	Limited  *slog.Logger // rate-limited; nil uses Logger
 	Registry prometheus.Registerer
 	Ingest   Ingester
-	Node     string // for the default client id
-	DataDir  string // where the rule actions' queue lives ("" = not queued)
+	Node     string    // for the default client id
+	DataDir  string    // where the rule actions' queue lives ("" = not queued)
+	Forward  Forwarder // nil: no MQTT bridge takes attached messages
 }
 
 // Client is one attachment.
@@ -291,6 +300,7 @@ func (c *Client) onPublish(pr paho.PublishReceived) (bool, error) {
 	if stopping { // not acknowledged: the broker keeps it for this session
 		return true, nil
 	}
+	c.forward(p)
 	c.sem <- struct{}{}
 	done := c.d.Ingest.IngestAsync(p.Topic, p.Payload, time.Now())
 	go func() {
@@ -315,4 +325,17 @@ func (c *Client) onPublish(pr paho.PublishReceived) (bool, error) {
 		}
 	}()
 	return true, nil
+}
+
+// forward queues p for the uplink's MQTT bridges, in arrival order, before
+// it is acknowledged. A failure does not hold the stream up: the uplink
+// counted it, the reading is still stored locally.
+func (c *Client) forward(p *paho.Publish) {
+	if c.d.Forward == nil || !c.d.Forward.Wants(p.Topic) {
+		return
+	}
+	if err := c.d.Forward.Forward(context.Background(), p.Topic, p.Payload, p.Retain, ""); err != nil {
+		c.d.Limited.Warn("attach: uplink could not queue a message; stored locally only", "broker", c.cfg.Name,
+			"topic", p.Topic, "err", err)
+	}
 }

@@ -3,6 +3,8 @@ package attach
 import (
 	"context"
 	"fmt"
+	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -11,6 +13,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
 	"github.com/borda-edge/borda/internal/pipeline"
@@ -241,5 +244,75 @@ func TestActionsQueuedUntilBrokerIsBack(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "0,1,2,3" {
 		t.Fatalf("alerts arrived as %v, want 0,1,2,3 in order", got)
+	}
+}
+
+// The broker restarts under an established session: borda reconnects
+// with backoff, finds its session (the broker persisted it) and goes on;
+// what was published before and after is all stored.
+func TestBrokerRestartMidSession(t *testing.T) {
+	m := simtest.StartMosquitto(t, simtest.Options{Persistent: true})
+	rec := &recorder{}
+	c, _ := startClient(t, testConfig(m.Addr, "restart", "edge/#"), rec)
+	testkit.Eventually(t, 10*time.Second, "connected", c.Connected)
+	time.Sleep(100 * time.Millisecond)
+	pub := publisher(t, m.Addr)
+	publish(t, pub, 0, 50)
+	testkit.Eventually(t, 10*time.Second, "first 50", func() bool { return len(rec.got()) == 50 })
+	m.Stop(t)
+	testkit.Eventually(t, 10*time.Second, "disconnected", func() bool { return !c.Connected() })
+	m.Start(t)
+	testkit.Eventually(t, 15*time.Second, "reconnected", c.Connected)
+	publish(t, publisher(t, m.Addr), 50, 100)
+	// At least once: what was stored but not yet acknowledged when the
+	// broker went away comes again (the store keeps one sample per series
+	// and timestamp).
+	testkit.Eventually(t, 10*time.Second, "all 100", func() bool { return len(slices.Compact(rec.got())) >= 100 })
+	if got, w := slices.Compact(rec.got()), want(0, 100); strings.Join(got, ",") != strings.Join(w, ",") {
+		t.Fatalf("got %d distinct readings, want the 100 published", len(got))
+	}
+	t.Logf("%d redelivered after the restart", len(rec.got())-100)
+	if v := testutil.ToFloat64(c.met.disconnects); v < 1 {
+		t.Fatalf("disconnects = %v, want at least 1", v)
+	}
+}
+
+// TLS with the broker's CA and a username with its password from a file:
+// connected and receiving; a wrong password never connects and every
+// refused attempt is counted.
+func TestTLSAndCredentials(t *testing.T) {
+	m := simtest.StartMosquitto(t, simtest.Options{TLS: true, Users: map[string]string{
+		"collector": "s3cret-pass", "pub": "pub-pass"}})
+	dir := t.TempDir()
+	pass := dir + "/pass"
+	if err := os.WriteFile(pass, []byte("s3cret-pass\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(m.TLSAddr, "tls", "edge/#")
+	cfg.Address = "mqtts://" + m.TLSAddr
+	cfg.TLS.CAFile = m.CAFile
+	cfg.Username, cfg.PasswordFile = "collector", pass
+	rec := &recorder{}
+	c, _ := startClient(t, cfg, rec)
+	testkit.Eventually(t, 10*time.Second, "connected over TLS", c.Connected)
+	time.Sleep(100 * time.Millisecond)
+	o := mqtt.NewClientOptions().AddBroker("tcp://" + m.Addr).SetClientID("pub-tls").
+		SetUsername("pub").SetPassword("pub-pass")
+	pub := mqtt.NewClient(o)
+	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect publisher: %v", tok.Error())
+	}
+	t.Cleanup(func() { pub.Disconnect(100) })
+	publish(t, pub, 0, 10)
+	testkit.Eventually(t, 10*time.Second, "10 readings", func() bool { return len(rec.got()) == 10 })
+
+	bad := cfg
+	bad.Name, bad.ClientID, bad.PasswordFile, bad.Password = "bad", "bad-pass", "", "wrong"
+	cb, _ := startClient(t, bad, &recorder{})
+	testkit.Eventually(t, 10*time.Second, "refused attempts counted", func() bool {
+		return testutil.ToFloat64(cb.met.connectErrors) >= 2
+	})
+	if cb.Connected() {
+		t.Fatal("connected with a wrong password")
 	}
 }

@@ -6,6 +6,7 @@ package simtest
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -32,6 +33,9 @@ type Options struct {
 	// Persistent turns persistence on (saved on SIGTERM), so that sessions
 	// survive Stop and Start, as a cloud broker's would.
 	Persistent bool
+	// Users (name → password) turns anonymous access off; the password
+	// file is made with Debian's mosquitto_passwd.
+	Users map[string]string
 }
 
 // StartMosquitto runs /usr/sbin/mosquitto (Debian package mosquitto) with
@@ -57,7 +61,7 @@ func NewMosquitto(t testing.TB, opt Options) *Mosquitto {
 		conf: filepath.Join(dir, "mosquitto.conf")}
 	conf := []string{
 		"per_listener_settings false",
-		"allow_anonymous true",
+		fmt.Sprintf("allow_anonymous %v", len(opt.Users) == 0),
 		"max_queued_messages 0",
 		"max_inflight_messages 0",
 		"set_tcp_nodelay true",
@@ -75,6 +79,9 @@ func NewMosquitto(t testing.TB, opt Options) *Mosquitto {
 		// mosquitto started as root drops to user mosquitto, which could
 		// not read the test's 0600 files in its 0700 temp directory.
 		conf = append(conf, "user root")
+	}
+	if len(opt.Users) > 0 {
+		conf = append(conf, "password_file "+passwordFile(t, dir, opt.Users))
 	}
 	if opt.TLS {
 		cert, key, _ := testkit.SelfSignedCert(t, dir)
@@ -114,4 +121,20 @@ func (m *Mosquitto) Stop(t testing.TB) {
 		t.Fatal(err)
 	}
 	m.Proc.WaitExit(t, 10*time.Second)
+}
+
+// passwordFile writes a Mosquitto password file with mosquitto_passwd.
+func passwordFile(t testing.TB, dir string, users map[string]string) string {
+	t.Helper()
+	bin := testkit.RequireCommand(t, "mosquitto_passwd", "mosquitto")
+	path := filepath.Join(dir, "passwd")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for user, pass := range users {
+		if out, err := exec.Command(bin, "-b", path, user, pass).CombinedOutput(); err != nil {
+			t.Fatalf("mosquitto_passwd %s: %v\n%s", user, err, out)
+		}
+	}
+	return path
 }
