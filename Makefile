@@ -8,14 +8,17 @@ TEST_TOOLS := mosquitto_pub:mosquitto-clients mosquitto_sub:mosquitto-clients mo
 	fail2ban-regex:fail2ban ip:iproute2 netplan:netplan.io chromium:chromium promtool:prometheus \
 	dbus-daemon:dbus-daemon ModemManager:modemmanager \
 	ffmpeg:ffmpeg node:nodejs npm:npm py.onnx:python3-onnx py.numpy:python3-numpy \
-	nft:nftables systemd-analyze:systemd dpkg-deb:dpkg
+	nft:nftables systemd-analyze:systemd dpkg-deb:dpkg \
+	gcc:gcc readelf:binutils setpriv:util-linux chroot:coreutils
 
 .PHONY: test test-deps ml-deps build vet fmt release deb
 
-# Release builds: static binaries (CGO_ENABLED=0) for these platforms in dist/.
+# Release builds: static binaries (CGO_ENABLED=0: no vision) for these platforms in dist/.
 VERSION ?= 0.1.0
 RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 linux/arm/v7
-# Debian architectures `make deb` packages (amd64, arm64, armhf).
+# Debian architectures `make deb` packages (amd64, arm64, armhf), each with a
+# cgo binary (vision) when its C compiler is here (gcc-aarch64-linux-gnu,
+# gcc-arm-linux-gnueabihf across), else a static one with a warning.
 DEB_ARCHES ?= amd64
 
 # Test artifacts (the dashboard's screenshots, one folder per test) are kept

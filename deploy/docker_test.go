@@ -131,11 +131,13 @@ func publishes(ports []string, port int) bool {
 	return false
 }
 
-// TestDockerfile: multi-stage, a static build, a small nonroot final
-// image, and every file it copies from the context exists.
+// TestDockerfile: multi-stage, a cgo build (vision can load ONNX Runtime)
+// with the C compiler for the target (Debian's cross compilers and their
+// libc for the other architectures), a small glibc nonroot final image, and
+// every file it copies from the context exists.
 func TestDockerfile(t *testing.T) {
 	ins := dockerfile(t)
-	var froms []string
+	var froms, runs []string
 	for _, in := range ins {
 		switch in.op {
 		case "FROM":
@@ -151,13 +153,21 @@ func TestDockerfile(t *testing.T) {
 				}
 			}
 		case "RUN":
-			if strings.Contains(in.args, "go build") && !strings.Contains(in.args, "CGO_ENABLED=0") {
-				t.Errorf("go build without CGO_ENABLED=0: %s", in.args)
+			runs = append(runs, in.args)
+			if strings.Contains(in.args, "go build") && (!strings.Contains(in.args, "CGO_ENABLED=1") || !strings.Contains(in.args, `CC="$(cat /tmp/cc)"`)) {
+				t.Errorf("go build without CGO_ENABLED=1 and the target's C compiler: %s", in.args)
 			}
 		}
 	}
-	if len(froms) < 2 || !strings.Contains(froms[len(froms)-1], "distroless/static") {
-		t.Errorf("want a multi-stage build ending on distroless/static, got %v", froms)
+	if len(froms) < 2 || !strings.Contains(froms[len(froms)-1], "distroless/cc-debian12") {
+		t.Errorf("want a multi-stage build ending on distroless/cc-debian12 (glibc, libstdc++), got %v", froms)
+	}
+	cc := strings.Join(runs, "\n")
+	for _, want := range []string{"aarch64-linux-gnu", "arm-linux-gnueabihf", "x86_64-linux-gnu", `"libc6-dev-$debarch-cross"`,
+		`"gcc-$(echo "$triplet" | tr _ -)"`, `> /tmp/cc`} {
+		if !strings.Contains(cc, want) {
+			t.Errorf("no %s in the C compiler setup", want)
+		}
 	}
 	if last(ins, "USER") != "nonroot:nonroot" {
 		t.Errorf("final USER %q, want nonroot:nonroot", last(ins, "USER"))

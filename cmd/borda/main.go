@@ -39,10 +39,10 @@ Usage:
   borda bench [flags]     run benchmark scenarios side by side with Mosquitto (borda bench -h)
   borda passwd [-c] [-b] [-D] [-cost N] FILE USER [PASSWORD]
                           manage MQTT users in a password file (like mosquitto_passwd)
-  borda host check|apply|revert|firewall|install-service|netplan [flags]
+  borda host check|apply|revert|firewall|install-service|uninstall-service|netplan [flags]
                           edge host setup: kernel profile, firewall, systemd unit,
                           netplan (borda host help)
-  borda version           print version, commit and Go version
+  borda version           print version, commit, Go version and whether vision is compiled in
 
 The configuration file may also be given with BORDA_CONFIG.
 Without one, borda runs with defaults (see borda.example.yaml).
@@ -178,5 +178,5 @@ func versionString() string {
 			}
 		}
 	}
-	return fmt.Sprintf("borda %s (commit %s, %s, %s/%s)", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("borda %s (commit %s, %s, %s/%s; %s)", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH, visionBuild)
 }
