@@ -19,9 +19,11 @@ const hostUsage = `Usage:
   borda host check   [-c FILE] [--root DIR] [--json]
   borda host apply   [-c FILE] [--root DIR] [--dry-run] [--state FILE]
   borda host revert  [--root DIR] [--dry-run] [--state FILE]
-  borda host firewall [-c FILE] [--backend nftables|ufw] [-o FILE] [--apply] [--root DIR]
-  borda host install-service [-c FILE] [--root DIR] [--dry-run] [--binary PATH]
+  borda host firewall [-c FILE] [--backend nftables|ufw] [-o FILE] [--apply|--revert]
+                     [--root DIR] [--state FILE]
+  borda host install-service [-c FILE] [--root DIR] [--dry-run] [--state FILE] [--binary PATH]
                      [--config PATH] [--data-dir DIR] [--user NAME]
+  borda host uninstall-service [--root DIR] [--state FILE]
   borda host netplan [-c FILE] [-o FILE]
 
 check    compare the kernel's settings with the edge profile (the seed's
@@ -34,11 +36,22 @@ apply    write ROOT/etc/sysctl.d/99-borda.conf and set the values under
 revert   restore the recorded values and remove (or restore) the files.
 firewall print the nftables ruleset (or ufw commands) opening exactly the
          ports borda listens on with this config, plus ssh (host.firewall);
-         --apply loads it (nft -f, or ufw); -o writes it to a file.
+         -o writes it to a file. --apply records the firewall as it is in
+         the state file, then loads the rules: nftables in its own table
+         inet borda, kept across reboots by /etc/nftables.d/borda.nft and a
+         drop-in for Debian's nftables.service (enabled if it is not); ufw
+         by its defaults and one rule per port. --revert undoes exactly
+         that (the previous table, ufw rules, defaults and status).
 install-service  write ROOT/etc/systemd/system/borda.service (hardened) and,
          when netmon manages routes, the drop-in borda.service.d/netmon.conf
-         with CAP_NET_ADMIN/CAP_NET_RAW; on / also create the borda user and
-         run systemctl daemon-reload. It does not start borda.
+         with CAP_NET_ADMIN/CAP_NET_RAW, recording what it changes; on /
+         also create the borda user and run systemctl daemon-reload. It
+         does not start borda.
+uninstall-service  undo install-service: files restored or removed, the
+         user deleted if install-service created it (its files stay).
+
+State files live in ROOT/var/lib/borda-host/ (root only; not borda's data
+directory, which the service can write).
 
   -c FILE     borda.yaml (default $BORDA_CONFIG; without one, the defaults)
   --root DIR  the host's root directory (default /); tests use a fake tree
@@ -80,6 +93,8 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 		return runHostFirewall(args[1:], stdout, stderr)
 	case "install-service":
 		return runHostInstallService(args[1:], stdout, stderr)
+	case "uninstall-service":
+		return runHostUninstallService(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, hostUsage)
 		return 0

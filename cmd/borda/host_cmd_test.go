@@ -117,7 +117,7 @@ host:
 	if b, _ := os.ReadFile(filepath.Join(root, "etc/borda/firewall.nft")); !bytes.Contains(b, []byte("tcp dport 2222 accept")) {
 		t.Errorf("written ruleset: %s", b)
 	}
-	for _, args := range [][]string{{"firewall", "--backend", "iptables"}, {"firewall", "--apply", "--root", root}} {
+	for _, args := range [][]string{{"firewall", "--backend", "iptables"}, {"firewall", "--apply", "--revert"}} {
 		if code, _, _ := runHostCmd(args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
@@ -150,19 +150,29 @@ func TestHostInstallService(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(root, "etc/systemd/system/borda.service.d/netmon.conf")); !bytes.Contains(b, []byte("CAP_NET_ADMIN")) {
 		t.Errorf("drop-in: %s", b)
 	}
+	code, out, errOut = runHostCmd("uninstall-service", "--root", root)
+	if code != 0 || !strings.Contains(out, "removed "+filepath.Join(root, "etc/systemd/system/borda.service")) {
+		t.Fatalf("uninstall-service: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if ents, _ := os.ReadDir(root); len(ents) != 0 {
+		t.Errorf("uninstall-service left %v", ents)
+	}
+	if code, out, _ := runHostCmd("uninstall-service", "--root", root); code != 0 || !strings.Contains(out, "nothing to revert") {
+		t.Errorf("second uninstall-service: exit %d %s", code, out)
+	}
 }
 
 func TestHostSubcommandUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"check", "extra"}, {"apply", "-x"}, {"revert", "--root"}, {"firewall", "--backend", "pf"},
-		{"install-service", "--user"}, {"install-service", "extra"},
+		{"install-service", "--user"}, {"install-service", "extra"}, {"uninstall-service", "extra"},
 	} {
 		code, _, errOut := runHostCmd(args...)
 		if code != 2 || !strings.Contains(errOut, "Usage:") {
 			t.Errorf("%q: exit %d, want 2 with usage; stderr %q", args, code, errOut)
 		}
 	}
-	for _, sub := range []string{"check", "apply", "revert", "firewall", "install-service"} {
+	for _, sub := range []string{"check", "apply", "revert", "firewall", "install-service", "uninstall-service"} {
 		if code, out, _ := runHostCmd(sub, "-h"); code != 0 || !strings.Contains(out, "borda host "+sub) {
 			t.Errorf("%s -h: exit %d, stdout %q", sub, code, out)
 		}

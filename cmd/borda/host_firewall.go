@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -32,25 +34,34 @@ type firewallFlags struct {
 	backend string
 	output  string
 	apply   bool
+	revert  bool
 }
 
-// runHostFirewall renders (and with --apply loads) the firewall rules for
-// the configured listeners plus ssh.
+// runHostFirewall renders the firewall rules for the configured listeners
+// plus ssh; --apply loads them (recording what it changes), --revert
+// undoes exactly that.
 func runHostFirewall(args []string, stdout, stderr io.Writer) int {
 	var f firewallFlags
 	err := parseHostFlags("firewall", args, &f.hostFlags, func(fs *flag.FlagSet) {
 		fs.StringVar(&f.backend, "backend", firewall.BackendNFT, "nftables or ufw")
 		fs.StringVar(&f.output, "o", "", "write the ruleset to this file (under --root) instead of standard output")
-		fs.BoolVar(&f.apply, "apply", false, "load the rules into the running firewall")
+		fs.BoolVar(&f.apply, "apply", false, "load the rules into the running firewall and keep them across reboots")
+		fs.BoolVar(&f.revert, "revert", false, "undo what --apply changed")
+		fs.StringVar(&f.state, "state", "", "state file (default ROOT/"+firewall.StatePath+")")
 	})
-	if err == nil && f.backend != firewall.BackendNFT && f.backend != firewall.BackendUFW {
+	switch {
+	case err != nil:
+	case f.backend != firewall.BackendNFT && f.backend != firewall.BackendUFW:
 		err = fmt.Errorf("--backend %q is not nftables or ufw", f.backend)
-	}
-	if err == nil && f.apply && f.root != "/" {
-		err = fmt.Errorf("--apply changes the running firewall and cannot be combined with --root")
+	case f.apply && f.revert:
+		err = fmt.Errorf("--apply and --revert exclude each other")
 	}
 	if err != nil {
 		return hostUsageError("firewall", err, stdout, stderr)
+	}
+	h := firewall.Host{Root: f.root, State: f.state, Runner: firewall.ExecRunner{}, Log: hostLogger(stderr)}
+	if f.revert {
+		return firewallRevert(h, stdout, stderr)
 	}
 	cfg, err := hostConfig(f.hostFlags)
 	if err != nil {
@@ -72,12 +83,34 @@ func runHostFirewall(args []string, stdout, stderr io.Writer) int {
 	if !f.apply {
 		return 0
 	}
-	if err := firewall.Apply(context.Background(), firewall.ExecRunner{}, f.backend, rules); err != nil {
-		fmt.Fprintf(stderr, "borda host firewall: %v\n", err)
+	done, err := h.Apply(context.Background(), f.backend, rules)
+	return report(done, err, "firewall", stdout, stderr)
+}
+
+func firewallRevert(h firewall.Host, stdout, stderr io.Writer) int {
+	done, err := h.Revert(context.Background())
+	if errors.Is(err, firewall.ErrNotApplied) {
+		fmt.Fprintf(stdout, "borda host firewall --revert: %v\n", err)
+		return 0
+	}
+	return report(done, err, "firewall", stdout, stderr)
+}
+
+// report prints what a command did, one line each, and its error.
+func report(done []string, err error, name string, stdout, stderr io.Writer) int {
+	for _, d := range done {
+		fmt.Fprintln(stdout, d)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "borda host %s: %v\n", name, err)
 		return 1
 	}
-	fmt.Fprintf(stderr, "firewall rules loaded (%s, %d ports)\n", f.backend, len(rules))
 	return 0
+}
+
+// hostLogger logs the host commands' changes as text on stderr.
+func hostLogger(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
 // emit writes the rendered rules to -o (under --root) or to stdout.

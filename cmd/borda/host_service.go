@@ -2,23 +2,25 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/borda-edge/borda/internal/hostsetup/firewall"
 	"github.com/borda-edge/borda/internal/hostsetup/systemd"
 )
 
 // runHostInstallService writes the hardened unit (and the netmon drop-in
-// when netmon manages routes) under --root. On the real root it also
-// creates the system user and reloads systemd; it never starts borda.
+// when netmon manages routes) under --root, recording what it changes. On
+// the real root it also creates the system user and reloads systemd; it
+// never starts borda.
 func runHostInstallService(args []string, stdout, stderr io.Writer) int {
 	var f hostFlags
 	o := systemd.Default()
 	err := parseHostFlags("install-service", args, &f, func(fs *flag.FlagSet) {
 		fs.BoolVar(&f.dryRun, "dry-run", false, "print the files, write nothing")
+		fs.StringVar(&f.state, "state", "", "state file (default ROOT/"+systemd.StatePath+")")
 		fs.StringVar(&o.Binary, "binary", o.Binary, "path of the borda binary")
 		fs.StringVar(&o.Config, "config", o.Config, "configuration file the service reads")
 		fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "data directory (under /var/lib)")
@@ -33,67 +35,41 @@ func runHostInstallService(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	o.ManageRoutes = cfg.Netmon.Enabled && cfg.Netmon.ManageRoutes
-	acts, err := systemd.Plan(f.root, o)
-	if err != nil {
-		fmt.Fprintf(stderr, "borda host install-service: %v\n", err)
-		return 1
-	}
 	if f.dryRun {
+		acts, err := systemd.Plan(f.root, o)
+		if err != nil {
+			fmt.Fprintf(stderr, "borda host install-service: %v\n", err)
+			return 1
+		}
 		for _, a := range acts {
 			fmt.Fprintf(stdout, "would %s %s\n%s", a.Op, a.Path, a.Data)
 		}
 		return 0
 	}
-	ctx := context.Background()
-	if err := systemd.Do(ctx, acts); err != nil {
-		fmt.Fprintf(stderr, "borda host install-service: %v\n", err)
-		return 1
+	done, err := f.installer(stderr).Install(context.Background(), o)
+	if err == nil {
+		done = append(done, "start it with: systemctl enable --now borda (borda host uninstall-service undoes the install)")
 	}
-	for _, a := range acts {
-		fmt.Fprintf(stdout, "%s %s\n", map[string]string{"write": "wrote", "remove": "removed"}[a.Op], a.Path)
-	}
-	if err := finishInstall(ctx, f.root, o, firewall.ExecRunner{}, stdout); err != nil {
-		fmt.Fprintf(stderr, "borda host install-service: %v\n", err)
-		return 1
-	}
-	return 0
+	return report(done, err, "install-service", stdout, stderr)
 }
 
-// commandRunner runs a program (firewall.ExecRunner in production).
-type commandRunner interface {
-	LookPath(name string) (string, error)
-	Run(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error)
-}
-
-// finishInstall creates the user and reloads systemd on the real root; on
-// another root it prints those steps instead. A missing tool is reported
-// with the command to run by hand.
-func finishInstall(ctx context.Context, root string, o systemd.Options, r commandRunner, stdout io.Writer) error {
-	has, err := systemd.HasUser(root, o.User)
+// runHostUninstallService removes what install-service recorded.
+func runHostUninstallService(args []string, stdout, stderr io.Writer) int {
+	var f hostFlags
+	err := parseHostFlags("uninstall-service", args, &f, func(fs *flag.FlagSet) {
+		fs.StringVar(&f.state, "state", "", "state file (default ROOT/"+systemd.StatePath+")")
+	})
 	if err != nil {
-		return err
+		return hostUsageError("uninstall-service", err, stdout, stderr)
 	}
-	steps := [][]string{{"systemctl", "daemon-reload"}}
-	if !has {
-		steps = append([][]string{systemd.UserAddArgs(o)}, steps...)
+	done, err := f.installer(stderr).Uninstall(context.Background())
+	if errors.Is(err, systemd.ErrNotInstalled) {
+		fmt.Fprintf(stdout, "borda host uninstall-service: %v\n", err)
+		return 0
 	}
-	if root != "/" {
-		for _, s := range steps {
-			fmt.Fprintf(stdout, "then, on the host: %s\n", strings.Join(s, " "))
-		}
-		return nil
-	}
-	for _, s := range steps {
-		path, err := r.LookPath(s[0])
-		if err != nil {
-			fmt.Fprintf(stdout, "%s not found (no systemd here?): run by hand: %s\n", s[0], strings.Join(s, " "))
-			continue
-		}
-		if _, err := r.Run(ctx, nil, path, s[1:]...); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "ran %s\n", strings.Join(s, " "))
-	}
-	fmt.Fprintln(stdout, "start it with: systemctl enable --now borda")
-	return nil
+	return report(done, err, "uninstall-service", stdout, stderr)
+}
+
+func (f hostFlags) installer(stderr io.Writer) systemd.Installer {
+	return systemd.Installer{Root: f.root, State: f.state, Runner: firewall.ExecRunner{}, Log: hostLogger(stderr)}
 }

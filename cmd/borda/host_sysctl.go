@@ -95,7 +95,7 @@ func runHostApply(args []string, stdout, stderr io.Writer) int {
 	var f hostFlags
 	err := parseHostFlags("apply", args, &f, func(fs *flag.FlagSet) {
 		fs.BoolVar(&f.dryRun, "dry-run", false, "print what would be written, write nothing")
-		fs.StringVar(&f.state, "state", "", "state file (default ROOT/var/lib/borda/host-sysctl.json)")
+		fs.StringVar(&f.state, "state", "", "state file (default ROOT/var/lib/borda-host/sysctl.json)")
 	})
 	if err != nil {
 		return hostUsageError("apply", err, stdout, stderr)
@@ -137,7 +137,7 @@ func runHostRevert(args []string, stdout, stderr io.Writer) int {
 	var f hostFlags
 	err := parseHostFlags("revert", args, &f, func(fs *flag.FlagSet) {
 		fs.BoolVar(&f.dryRun, "dry-run", false, "print what would be restored, change nothing")
-		fs.StringVar(&f.state, "state", "", "state file (default ROOT/var/lib/borda/host-sysctl.json)")
+		fs.StringVar(&f.state, "state", "", "state file (default ROOT/var/lib/borda-host/sysctl.json)")
 	})
 	if err != nil {
 		return hostUsageError("revert", err, stdout, stderr)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -16,16 +17,23 @@ type Runner interface {
 }
 
 // ExecRunner runs programs with os/exec.
-type ExecRunner struct{}
+type ExecRunner struct {
+	// Dirs, when set, are the only directories programs are looked up in.
+	Dirs []string
+}
 
 // LookPath finds a program in PATH (and /usr/sbin, /sbin, where nft and
 // ufw live but a non-root PATH may not reach).
-func (ExecRunner) LookPath(name string) (string, error) {
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
+func (r ExecRunner) LookPath(name string) (string, error) {
+	dirs := r.Dirs
+	if dirs == nil {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+		dirs = []string{"/usr/sbin", "/sbin"}
 	}
-	for _, dir := range []string{"/usr/sbin/", "/sbin/"} {
-		if p, err := exec.LookPath(dir + name); err == nil {
+	for _, dir := range dirs {
+		if p, err := exec.LookPath(filepath.Join(dir, name)); err == nil {
 			return p, nil
 		}
 	}
@@ -62,35 +70,4 @@ func Tool(r Runner, backend string) (string, error) {
 			ErrMissingTool, name, packages[name], packages[name])
 	}
 	return p, nil
-}
-
-// Apply loads the rules into the running firewall: for nftables the
-// ruleset is checked (`nft -c -f -`) and then loaded (`nft -f -`); for ufw
-// the commands of RenderUFW run one by one, stopping at the first error.
-func Apply(ctx context.Context, r Runner, backend string, rules []Rule) error {
-	tool, err := Tool(r, backend)
-	if err != nil {
-		return err
-	}
-	switch backend {
-	case BackendNFT:
-		set := RenderNFT(rules)
-		if _, err := r.Run(ctx, set, tool, "-c", "-f", "-"); err != nil {
-			return fmt.Errorf("check nftables ruleset: %w", err)
-		}
-		if _, err := r.Run(ctx, set, tool, "-f", "-"); err != nil {
-			return fmt.Errorf("load nftables ruleset: %w", err)
-		}
-		return nil
-	case BackendUFW:
-		cmds := [][]string{{"default", "deny", "incoming"}, {"default", "allow", "outgoing"}}
-		cmds = append(append(cmds, UFWArgs(rules)...), []string{"--force", "enable"})
-		for _, args := range cmds {
-			if _, err := r.Run(ctx, nil, tool, args...); err != nil {
-				return fmt.Errorf("apply ufw rules: %w", err)
-			}
-		}
-		return nil
-	}
-	return fmt.Errorf("firewall backend %q is not %s or %s", backend, BackendNFT, BackendUFW)
 }

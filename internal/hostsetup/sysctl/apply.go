@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/borda-edge/borda/internal/hostsetup/record"
 )
 
 // ErrNotApplied is returned by Revert when there is no state file.
@@ -107,11 +109,10 @@ func (h Host) record(plan Plan) error {
 			st.Values = append(st.Values, Entry{c.Key, c.From})
 		}
 	}
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode sysctl state: %w", err)
+	if err := record.Store(h.statePath(), st); err != nil {
+		return fmt.Errorf("sysctl: %w", err)
 	}
-	return writeFileAtomic(h.statePath(), append(b, '\n'))
+	return nil
 }
 
 func (h Host) loadState() (*state, error) {

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/borda-edge/borda/internal/hostsetup/record"
 )
 
 // Status of one key on this host.
@@ -26,12 +28,48 @@ const (
 	StatusObsolete Status = "obsolete" // known to do nothing or to have moved: a note
 )
 
-// obsolete names keys of the seed's profile that modern kernels ignore or
-// moved elsewhere; they are reported, never written.
-var obsolete = map[string]string{
-	"net.ipv4.tcp_low_latency":        "no-op since Linux 4.14",
-	"kernel.sched_migration_cost_ns":  "moved to debugfs (/sys/kernel/debug/sched/migration_cost_ns) in Linux 5.13",
-	"kernel.sched_min_granularity_ns": "moved to debugfs in Linux 5.13; replaced by base_slice_ns (EEVDF) in 6.6",
+// obsoleteKey is a key of the seed's profile that kernels from a version
+// on ignore or moved elsewhere: on those kernels it is reported, never
+// written; on older ones it is an ordinary key.
+type obsoleteKey struct {
+	since [2]int // major, minor
+	why   string
+}
+
+var obsolete = map[string]obsoleteKey{
+	"net.ipv4.tcp_low_latency":        {[2]int{4, 14}, "no-op since Linux 4.14"},
+	"kernel.sched_migration_cost_ns":  {[2]int{5, 13}, "moved to debugfs (/sys/kernel/debug/sched/migration_cost_ns) in Linux 5.13"},
+	"kernel.sched_min_granularity_ns": {[2]int{5, 13}, "moved to debugfs in Linux 5.13; replaced by base_slice_ns (EEVDF) in 6.6"},
+}
+
+// kernelVersion reads major and minor from a kernel release such as
+// "6.1.0-28-amd64" or "4.19.0-rpi"; ok is false when it cannot.
+func kernelVersion(release string) (v [2]int, ok bool) {
+	parts := strings.SplitN(release, ".", 3)
+	if len(parts) < 2 {
+		return v, false
+	}
+	minor := parts[1]
+	if i := strings.IndexFunc(minor, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		minor = minor[:i]
+	}
+	var err1, err2 error
+	v[0], err1 = strconv.Atoi(parts[0])
+	v[1], err2 = strconv.Atoi(minor)
+	return v, err1 == nil && err2 == nil
+}
+
+// obsoleteOn reports why key is obsolete on the kernel release (an
+// unreadable release counts as a modern kernel).
+func obsoleteOn(key, release string) (string, bool) {
+	o, known := obsolete[key]
+	if !known {
+		return "", false
+	}
+	if v, ok := kernelVersion(release); ok && (v[0] < o.since[0] || v[0] == o.since[0] && v[1] < o.since[1]) {
+		return "", false
+	}
+	return o.why, true
 }
 
 // Result is one row of a check.
@@ -65,7 +103,7 @@ func (r Report) Matches() bool {
 type Host struct {
 	Root string
 	// State is where apply records the previous values (default
-	// Root/var/lib/borda/host-sysctl.json).
+	// Root/var/lib/borda-host/sysctl.json).
 	State string
 }
 
@@ -82,7 +120,7 @@ func (h Host) statePath() string {
 	if h.State != "" {
 		return h.State
 	}
-	return h.path("var/lib/borda/host-sysctl.json")
+	return h.path(record.StateDir + "/sysctl.json")
 }
 
 // ConfPath is the file apply writes.
@@ -118,7 +156,7 @@ func (h Host) Check(ctx context.Context, p Profile) (Report, error) {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		res, err := h.checkOne(e)
+		res, err := h.checkOne(e, kernel)
 		if err != nil {
 			return rep, err
 		}
@@ -134,13 +172,13 @@ func (h Host) Check(ctx context.Context, p Profile) (Report, error) {
 	return rep, nil
 }
 
-func (h Host) checkOne(e Entry) (Result, error) {
+func (h Host) checkOne(e Entry, kernel string) (Result, error) {
 	cur, ok, err := h.read(e.Key)
 	if err != nil {
 		return Result{}, err
 	}
 	res := Result{Key: e.Key, Current: cur, Wanted: e.Value}
-	switch why, old := obsolete[e.Key]; {
+	switch why, old := obsoleteOn(e.Key, kernel); {
 	case old:
 		res.Status, res.Note = StatusObsolete, why
 		if !ok {

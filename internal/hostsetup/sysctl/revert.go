@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/borda-edge/borda/internal/hostsetup/record"
 )
 
 // RevertPlan is what Revert did or, in a dry run, would do.
@@ -45,8 +47,8 @@ func (h Host) Revert(ctx context.Context, dryRun bool) (RevertPlan, error) {
 	if len(errs) > 0 { // keep the state: revert can be run again
 		return plan, errors.Join(errs...)
 	}
-	if err := os.Remove(h.statePath()); err != nil {
-		return plan, fmt.Errorf("remove sysctl state: %w", err)
+	if err := record.Remove(h.root(), h.statePath()); err != nil {
+		return plan, fmt.Errorf("sysctl: %w", err)
 	}
 	return plan, nil
 }

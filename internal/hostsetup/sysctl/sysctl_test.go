@@ -57,8 +57,10 @@ func TestCheck(t *testing.T) {
 			"net.ipv4.tcp_low_latency": StatusObsolete, "kernel.sched_migration_cost_ns": StatusObsolete}, "loadable"},
 		{"tuned", true, map[string]Status{"vm.swappiness": StatusOK, "net.ipv4.tcp_rmem": StatusOK,
 			"net.ipv4.tcp_low_latency": StatusObsolete}, "unknown"},
+		// 4.19: the sched_* keys are still in /proc/sys (moved in 5.13).
 		{"old", false, map[string]Status{"net.ipv4.tcp_congestion_control": StatusDiffers,
-			"kernel.sched_migration_cost_ns": StatusObsolete}, "absent"},
+			"kernel.sched_migration_cost_ns": StatusOK, "kernel.sched_min_granularity_ns": StatusDiffers,
+			"net.ipv4.tcp_low_latency": StatusObsolete}, "absent"},
 		{"container", false, map[string]Status{"net.ipv4.tcp_congestion_control": StatusDiffers}, "unknown"},
 	}
 	for _, tt := range tests {
@@ -113,12 +115,12 @@ func TestApplyRevert(t *testing.T) {
 	if err != nil || !rep.Matches() {
 		t.Fatalf("after apply: matches %v, %v", rep.Matches(), err)
 	}
-	state := snapshot(t, h.Root)["var/lib/borda/host-sysctl.json"]
+	state := snapshot(t, h.Root)["var/lib/borda-host/sysctl.json"]
 	again, err := h.Apply(ctx, DefaultProfile(), false)
 	if err != nil || len(again.Changes) != 0 {
 		t.Fatalf("second apply: %+v, %v", again.Changes, err)
 	}
-	if got := snapshot(t, h.Root)["var/lib/borda/host-sysctl.json"]; got != state {
+	if got := snapshot(t, h.Root)["var/lib/borda-host/sysctl.json"]; got != state {
 		t.Errorf("second apply changed the state:\n%s\nwas\n%s", got, state)
 	}
 	rp, err := h.Revert(ctx, false)
@@ -212,7 +214,8 @@ func TestDryRunWritesNothing(t *testing.T) {
 }
 
 // TestApplySkipsAbsentModule: without a bbr module the congestion control
-// is left alone (it would fail), and said so in the file.
+// is left alone (it would fail), and said so in the file; on this 4.19
+// kernel the sched_* keys are ordinary keys, written and in the file.
 func TestApplySkipsAbsentModule(t *testing.T) {
 	h := fakeHost(t, "old")
 	plan, err := h.Apply(context.Background(), DefaultProfile(), false)
@@ -226,7 +229,36 @@ func TestApplySkipsAbsentModule(t *testing.T) {
 	if v, _, _ := h.read("net.ipv4.tcp_congestion_control"); v != "cubic" {
 		t.Errorf("congestion control set to %q", v)
 	}
-	if v, _, _ := h.read("kernel.sched_min_granularity_ns"); v != "3000000" {
-		t.Errorf("obsolete key written: %q", v)
+	if v, _, _ := h.read("kernel.sched_min_granularity_ns"); v != "10000000" {
+		t.Errorf("kernel.sched_min_granularity_ns on 4.19: %q, want 10000000", v)
+	}
+	if !strings.Contains(string(plan.ConfContent), "\nkernel.sched_min_granularity_ns = 10000000\n") {
+		t.Errorf("99-borda.conf lacks the sched key:\n%s", plan.ConfContent)
+	}
+}
+
+// TestObsoleteByKernelVersion: a key is obsolete from the kernel version
+// that dropped it on; an unreadable release counts as a modern kernel.
+func TestObsoleteByKernelVersion(t *testing.T) {
+	tests := []struct {
+		key, release string
+		obsolete     bool
+	}{
+		{"kernel.sched_migration_cost_ns", "4.19.0-rpi", false},
+		{"kernel.sched_migration_cost_ns", "5.12.19", false},
+		{"kernel.sched_migration_cost_ns", "5.13.0", true},
+		{"kernel.sched_min_granularity_ns", "6.1.0-28-amd64", true},
+		{"kernel.sched_min_granularity_ns", "5.4.0-150-generic", false},
+		{"net.ipv4.tcp_low_latency", "4.9.337", false},
+		{"net.ipv4.tcp_low_latency", "4.14", true},
+		{"net.ipv4.tcp_low_latency", "4.19.0-rpi", true},
+		{"kernel.sched_migration_cost_ns", "unknown", true},
+		{"kernel.sched_migration_cost_ns", "", true},
+		{"vm.swappiness", "4.19.0", false},
+	}
+	for _, tt := range tests {
+		if _, got := obsoleteOn(tt.key, tt.release); got != tt.obsolete {
+			t.Errorf("%s on %q: obsolete %v, want %v", tt.key, tt.release, got, tt.obsolete)
+		}
 	}
 }

@@ -5,7 +5,6 @@ package systemd
 
 import (
 	"bytes"
-	"context"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -106,35 +105,6 @@ func Plan(root string, o Options) ([]Action, error) {
 		acts = append(acts, Action{Op: "remove", Path: drop})
 	}
 	return acts, nil
-}
-
-// Do carries out the actions (files 0644, directories 0755).
-func Do(ctx context.Context, acts []Action) error {
-	for _, a := range acts {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		var err error
-		switch a.Op {
-		case "write":
-			if err = os.MkdirAll(filepath.Dir(a.Path), 0o755); err == nil {
-				err = os.WriteFile(a.Path+".tmp", a.Data, 0o644)
-			}
-			if err == nil {
-				err = os.Rename(a.Path+".tmp", a.Path)
-			}
-		case "remove":
-			if err = os.Remove(a.Path); errors.Is(err, fs.ErrNotExist) {
-				err = nil
-			}
-		default:
-			err = fmt.Errorf("unknown operation %q", a.Op)
-		}
-		if err != nil {
-			return fmt.Errorf("install %s: %w", a.Path, err)
-		}
-	}
-	return nil
 }
 
 // HasUser reports whether root/etc/passwd has user.

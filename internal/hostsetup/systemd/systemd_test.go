@@ -3,7 +3,10 @@ package systemd
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,35 +108,95 @@ func TestOptionsValidate(t *testing.T) {
 	}
 }
 
-// TestInstall: the drop-in comes with manage_routes and goes without it.
-func TestInstall(t *testing.T) {
-	ctx := context.Background()
-	root := t.TempDir()
-	o := Default()
-	o.ManageRoutes = true
-	acts, err := Plan(root, o)
-	if err != nil || len(acts) != 2 {
-		t.Fatalf("plan: %v, %v", acts, err)
-	}
-	if err := Do(ctx, acts); err != nil {
+// tree is every file under root with its mode and content.
+func tree(t *testing.T, root string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, _ := d.Info()
+		data, _ := os.ReadFile(p)
+		fmt.Fprintf(&b, "%s %s %q\n", strings.TrimPrefix(p, root), info.Mode(), data)
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(filepath.Join(root, DropInPath)); !bytes.Contains(b, []byte("CAP_NET_ADMIN")) {
+	return b.String()
+}
+
+// TestInstallUninstall: under a root, install writes the unit and the
+// drop-in with manage_routes, removes the drop-in without it, and
+// uninstall gives back every file as it was before the first install
+// (an admin's drop-in included); the user is left to the host (printed).
+func TestInstallUninstall(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	old := filepath.Join(root, DropInPath)
+	if err := os.MkdirAll(filepath.Dir(old), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(old, []byte("[Service]\nAmbientCapabilities=CAP_NET_ADMIN\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	before := tree(t, root)
+	in := Installer{Root: root}
+	o := Default()
+	o.ManageRoutes = true
+	done, err := in.Install(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, DropInPath)); !bytes.Equal(b, NetmonDropIn()) {
 		t.Errorf("drop-in: %s", b)
 	}
-	o.ManageRoutes = false
-	acts, err = Plan(root, o)
-	if err != nil || len(acts) != 2 || acts[1].Op != "remove" {
-		t.Fatalf("plan without routes: %+v, %v", acts, err)
+	for _, want := range []string{"wrote " + filepath.Join(root, UnitPath), "then, on the host: useradd --system",
+		"then, on the host: systemctl daemon-reload"} {
+		if !strings.Contains(strings.Join(done, "\n"), want) {
+			t.Errorf("install did not say %q: %q", want, done)
+		}
 	}
-	if err := Do(ctx, acts); err != nil {
+	o.ManageRoutes = false
+	if _, err := in.Install(ctx, o); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(root, DropInPath)); !os.IsNotExist(err) {
 		t.Errorf("drop-in still there: %v", err)
 	}
-	if acts, _ := Plan(root, o); len(acts) != 1 {
-		t.Errorf("nothing to remove, yet %+v", acts)
+	if _, err := in.Uninstall(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := tree(t, root); got != before {
+		t.Errorf("after uninstall:\n%s\nwant\n%s", got, before)
+	}
+	if _, err := in.Uninstall(ctx); !errors.Is(err, ErrNotInstalled) {
+		t.Errorf("second uninstall: %v", err)
+	}
+}
+
+// TestUninstallRefusesEnabled: uninstall refuses while borda.service is
+// enabled (its wants link would dangle) and changes nothing.
+func TestUninstallRefusesEnabled(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	in := Installer{Root: root}
+	if _, err := in.Install(ctx, Default()); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(root, WantsPath)
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/systemd/system/borda.service", link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Uninstall(ctx); err == nil || !strings.Contains(err.Error(), "systemctl disable --now borda") {
+		t.Fatalf("uninstall while enabled: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, UnitPath)); err != nil {
+		t.Errorf("unit removed anyway: %v", err)
 	}
 }
 

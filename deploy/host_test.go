@@ -1,0 +1,114 @@
+package deploy
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/borda-edge/borda/internal/testkit"
+)
+
+// packagedBinary is the binary scripts/deb.sh built for the package.
+func packagedBinary(t *testing.T) string {
+	t.Helper()
+	debPackage(t)
+	return filepath.Join(filepath.Dir(debFile), "borda-deb-"+debArch)
+}
+
+// TestHostFirewallInOverlay runs `borda host firewall --apply` and
+// `--revert` for real, as an operator would on /, inside an overlay of
+// this machine with a network namespace of its own: the rules are loaded
+// with nft into that namespace, the boot files land in the overlay
+// (systemd-analyze verify accepts nftables.service with borda's drop-in),
+// and revert leaves the ruleset and the file system exactly as they were.
+func TestHostFirewallInOverlay(t *testing.T) {
+	requireRoot(t)
+	testkit.RequireCommand(t, "nft", "nftables")
+	t.Parallel()
+	o := newOverlay(t)
+	o.inNetns(t)
+	o.put(t, packagedBinary(t), "/usr/bin/borda", 0o755)
+	ruleset := o.must(t, "nft", "list", "ruleset")
+	out := o.must(t, "borda", "host", "firewall", "--apply")
+	for _, want := range []string{"wrote /etc/nftables.d/borda.nft", "enabled nftables.service", "loaded table inet borda (4 ports)",
+		"systemd is not running here"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("apply did not say %q:\n%s", want, out)
+		}
+	}
+	table := o.must(t, "nft", "list", "table", "inet", "borda")
+	for _, port := range []string{"22", "1883", "9001", "8888"} {
+		if !strings.Contains(table, "tcp dport "+port+" accept") {
+			t.Errorf("port %s not open:\n%s", port, table)
+		}
+	}
+	if out := o.must(t, "systemd-analyze", "verify", "nftables.service"); strings.TrimSpace(out) != "" {
+		t.Errorf("systemd-analyze verify nftables.service with borda's drop-in:\n%s", out)
+	}
+	if got := o.must(t, "systemd-delta", "--no-pager", "--type=extended"); !regexp.MustCompile(
+		`\[EXTENDED\]\s+\S*/nftables.service (->|→) /etc/systemd/system/nftables.service.d/borda.conf`).MatchString(got) {
+		t.Errorf("systemd does not see borda's drop-in for nftables.service:\n%s", got)
+	}
+	if got := o.must(t, "systemctl", "--root=/", "is-enabled", "nftables.service"); strings.TrimSpace(got) != "enabled" {
+		t.Errorf("nftables.service is %q", got)
+	}
+	out = o.must(t, "borda", "host", "firewall", "--revert")
+	if got := o.must(t, "nft", "list", "ruleset"); got != ruleset {
+		t.Errorf("ruleset after revert:\n%s\nwant\n%s\n(revert said %s)", got, ruleset, out)
+	}
+	if left := withoutTestFiles(o.changes(t)); len(left) > 0 {
+		t.Errorf("revert left behind: %v", left)
+	}
+}
+
+// TestHostServiceInOverlay runs `borda host install-service` and
+// `uninstall-service` for real on the overlay's /: the user is created
+// with useradd, the unit installed (systemd-analyze verify accepts it);
+// uninstall deletes the user and the files, and the account files are
+// exactly as before (only the shadow tools' backups and lock differ).
+func TestHostServiceInOverlay(t *testing.T) {
+	requireRoot(t)
+	testkit.RequireCommand(t, "systemd-analyze", "systemd")
+	t.Parallel()
+	o := newOverlay(t)
+	o.put(t, packagedBinary(t), "/usr/bin/borda", 0o755)
+	out := o.must(t, "borda", "host", "install-service")
+	if !strings.Contains(out, "ran useradd --system --user-group") || !strings.Contains(out, "wrote /etc/systemd/system/borda.service") {
+		t.Errorf("install-service:\n%s", out)
+	}
+	o.must(t, "getent", "passwd", "borda")
+	if out := o.must(t, "systemd-analyze", "verify", "/etc/systemd/system/borda.service"); strings.TrimSpace(out) != "" {
+		t.Errorf("systemd-analyze verify:\n%s", out)
+	}
+	out = o.must(t, "borda", "host", "uninstall-service")
+	if !strings.Contains(out, "ran userdel borda") {
+		t.Errorf("uninstall-service:\n%s", out)
+	}
+	if _, err := o.run("getent", "passwd", "borda"); err == nil {
+		t.Error("user borda is still there")
+	}
+	accounts := []string{"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/subuid", "/etc/subgid"}
+	for _, f := range accounts {
+		host, _ := os.ReadFile(f)
+		if got := o.must(t, "cat", f); got != string(host) {
+			t.Errorf("%s differs from the host's after uninstall-service", f)
+		}
+	}
+	var left []string
+	for _, p := range withoutTestFiles(o.changes(t)) {
+		if !slices.Contains(accounts, p) && !slices.Contains(accounts, strings.TrimSuffix(p, "-")) && p != "/etc/.pwd.lock" {
+			left = append(left, p)
+		}
+	}
+	if len(left) > 0 {
+		t.Errorf("uninstall-service left behind: %v", left)
+	}
+}
+
+// withoutTestFiles drops the binary the test put into the overlay.
+func withoutTestFiles(changes []string) []string {
+	return slices.DeleteFunc(changes, func(p string) bool { return p == "/usr/bin/borda" })
+}
