@@ -14,7 +14,8 @@ import (
 )
 
 // withNode puts the node identity into the uplink configuration: {node}
-// and {site} in MQTT bridge topics, client ids and status topics, and the
+// and {site} in MQTT bridge topics, client ids, local and remote status
+// topics and the HTTP outputs' status topics, and the
 // node's labels as external labels of the HTTP outputs that do not set
 // external_labels themselves (an explicit empty map turns them off).
 func withNode(c uplink.Config, n node.Config) uplink.Config {
@@ -22,6 +23,7 @@ func withNode(c uplink.Config, n node.Config) uplink.Config {
 	for i := range c.MQTT {
 		m := &c.MQTT[i]
 		m.ClientID, m.StatusTopic = n.Expand(m.ClientID), n.Expand(m.StatusTopic)
+		m.RemoteStatusTopic = n.Expand(m.RemoteStatusTopic)
 		for _, maps := range []*[]mqttbridge.Mapping{&m.Out, &m.In} {
 			*maps = append((*maps)[:0:0], *maps...)
 			for j := range *maps {
@@ -43,10 +45,12 @@ func withNode(c uplink.Config, n node.Config) uplink.Config {
 	c.InfluxDB = append(c.InfluxDB[:0:0], c.InfluxDB...)
 	for i := range c.InfluxDB {
 		c.InfluxDB[i].ExternalLabels = labels(c.InfluxDB[i].ExternalLabels)
+		c.InfluxDB[i].StatusTopic = n.Expand(c.InfluxDB[i].StatusTopic)
 	}
 	c.RemoteWrite = append(c.RemoteWrite[:0:0], c.RemoteWrite...)
 	for i := range c.RemoteWrite {
 		c.RemoteWrite[i].ExternalLabels = labels(c.RemoteWrite[i].ExternalLabels)
+		c.RemoteWrite[i].StatusTopic = n.Expand(c.RemoteWrite[i].StatusTopic)
 	}
 	return c
 }

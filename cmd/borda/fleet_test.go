@@ -276,6 +276,20 @@ func TestFleetTopology(t *testing.T) {
 		edges = append(edges, e)
 	}
 	time.Sleep(500 * time.Millisecond) // subscriptions and bridges up
+	// Each edge reports its bridge on the cloud broker (retained, with a will).
+	status := simtest.NewReceiver(t, cloud.Addr, "borda/+/uplink/cloud/status")
+	testkit.Eventually(t, 10*time.Second, "every edge online on the cloud", func() bool {
+		online := map[string]bool{}
+		for _, m := range status.Arrivals() {
+			online[m.Topic] = m.Payload == "online"
+		}
+		for _, e := range edges {
+			if !online["borda/"+e.name+"/uplink/cloud/status"] {
+				return false
+			}
+		}
+		return true
+	})
 
 	// Phase 1: everything up. Exactly once across the two collectors.
 	reps := simulateEdges(t, edges, 600, 600, 1)

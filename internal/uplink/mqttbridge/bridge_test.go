@@ -243,3 +243,32 @@ func TestPauseResume(t *testing.T) {
 	testkit.Eventually(t, waitLong, "backlog after Resume", func() bool { return rcv.Distinct() >= 50 })
 	rcv.Check(t, map[string]int{"site1/sensors/p/temp": 50})
 }
+
+// TestRemoteStatus: the gateway's retained status on the cloud broker is
+// "online" while the bridge is connected, "offline" from its will when the
+// connection breaks without a goodbye, and "offline" again when the bridge
+// stops.
+func TestRemoteStatus(t *testing.T) {
+	m := simtest.StartMosquitto(t, simtest.Options{})
+	proxy := testkit.StartProxy(t, m.Addr)
+	recv := simtest.NewReceiver(t, m.Addr, "edges/#")
+	cfg := testConfig(proxy.Addr)
+	cfg.RemoteStatusTopic = "edges/n1/{name}/status"
+	last := func() string {
+		a := recv.Arrivals()
+		for i := len(a) - 1; i >= 0; i-- {
+			if a[i].Topic == "edges/n1/cloud/status" {
+				return a[i].Payload
+			}
+		}
+		return ""
+	}
+	r := startBridge(t, cfg, t.TempDir(), &fakeLocal{})
+	testkit.Eventually(t, waitLong, "online on the cloud", func() bool { return last() == "online" })
+	proxy.Cut()
+	testkit.Eventually(t, waitLong, "offline from the will", func() bool { return last() == "offline" })
+	proxy.Restore()
+	testkit.Eventually(t, waitLong, "online again", func() bool { return last() == "online" })
+	r.close(t)
+	testkit.Eventually(t, waitLong, "offline after close", func() bool { return last() == "offline" })
+}

@@ -48,15 +48,29 @@ type Config struct {
 	MaxBytesPerSecond int64        `yaml:"max_bytes_per_second"`
 	Backoff           link.Backoff `yaml:"backoff"`
 	StatusTopic       string       `yaml:"status_topic"` // local, retained "online"/"offline"; default borda/uplink/<name>/status
+	// RemoteStatusTopic is this gateway's retained "online"/"offline" on
+	// the cloud broker (the will, like Mosquitto's bridge notifications),
+	// so the central side sees which edges are connected; {name} is the
+	// output's name ({node} is expanded by the wiring). "" = off.
+	RemoteStatusTopic string `yaml:"remote_status_topic"`
+}
+
+// DefaultRemoteStatusTopic is where an edge reports its bridge on the cloud.
+const DefaultRemoteStatusTopic = "borda/{node}/uplink/{name}/status"
+
+// remoteStatusTopic is RemoteStatusTopic with {name} expanded.
+func (c Config) remoteStatusTopic() string {
+	return strings.ReplaceAll(c.RemoteStatusTopic, "{name}", c.Name)
 }
 
 // DefaultConfig has no name, address or mappings; everything else is set.
 func DefaultConfig() Config {
 	return Config{
-		Keepalive:      30 * time.Second,
-		Queue:          queue.DefaultConfig(),
-		InflightWindow: 100,
-		Backoff:        link.DefaultBackoff(),
+		Keepalive:         30 * time.Second,
+		Queue:             queue.DefaultConfig(),
+		InflightWindow:    100,
+		Backoff:           link.DefaultBackoff(),
+		RemoteStatusTopic: DefaultRemoteStatusTopic,
 	}
 }
 
@@ -114,6 +128,9 @@ func (c Config) Validate() error {
 	}
 	if strings.ContainsAny(c.StatusTopic, "+#") {
 		errs = append(errs, fmt.Errorf("status_topic %q: must not contain wildcards", c.StatusTopic))
+	}
+	if strings.ContainsAny(c.RemoteStatusTopic, "+#") || strings.HasPrefix(c.RemoteStatusTopic, "$") {
+		errs = append(errs, fmt.Errorf("remote_status_topic %q: must not contain wildcards or start with $", c.RemoteStatusTopic))
 	}
 	return errors.Join(errs...)
 }

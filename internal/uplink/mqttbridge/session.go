@@ -63,6 +63,14 @@ func (b *Bridge) session(ctx context.Context, q *queue.Queue) (connected bool, e
 	if err := b.subscribeIn(ctx, c, lost); err != nil {
 		return true, err
 	}
+	if err := b.remoteStatus(ctx, c, link.Online); err != nil {
+		return true, err
+	}
+	defer func() { // also when paused; best effort (ctx may be over): the will says it otherwise
+		octx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = b.remoteStatus(octx, c, link.Offline)
+	}()
 	b.status.Set(link.Online)
 	b.log.Info("uplink connected", "address", b.cfg.Address)
 	defer b.status.Set(link.Offline)
@@ -93,6 +101,9 @@ func (b *Bridge) clientOptions(onLost func()) (*mqtt.ClientOptions, error) {
 			b.log.Warn("uplink connection lost", "err", err)
 			onLost()
 		})
+	if t := b.cfg.remoteStatusTopic(); t != "" {
+		o.SetBinaryWill(t, []byte(link.Offline), 1, true)
+	}
 	if strings.HasPrefix(addr, "ssl://") || strings.HasPrefix(addr, "tls://") {
 		tc, err := b.cfg.TLS.Load()
 		if err != nil {
@@ -141,4 +152,16 @@ func (b *Bridge) handleIn(m mqtt.Message) {
 		return
 	}
 	b.met.inMessages.Inc()
+}
+
+// remoteStatus sets this gateway's retained status on the cloud broker.
+func (b *Bridge) remoteStatus(ctx context.Context, c mqtt.Client, state string) error {
+	t := b.cfg.remoteStatusTopic()
+	if t == "" || !c.IsConnectionOpen() {
+		return nil
+	}
+	if err := waitToken(ctx, c.Publish(t, 1, true, state), nil); err != nil {
+		return fmt.Errorf("publish remote status %s: %w", t, err)
+	}
+	return nil
 }
