@@ -71,7 +71,9 @@ uplink:
 // collectorConfig: a central borda that ingests every edge's bridged
 // topics from the cloud broker through one shared subscription, keeping the
 // node as a label.
-func collectorConfig(t testing.TB, name, cloud string) *fleetNode {
+// group lists the collectors sharing the subscription (peers; fewer than
+// two: none).
+func collectorConfig(t testing.TB, name, cloud string, group []string) *fleetNode {
 	n := &fleetNode{name: name, mqtt: fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t)),
 		http: fmt.Sprintf("http://127.0.0.1:%d", testkit.FreePort(t))}
 	n.conf = writeFile(t, name+".yaml", fmt.Sprintf(`data_dir: %s
@@ -98,9 +100,16 @@ attach:
     subscriptions: ["$share/collectors/edge/+/+/+/+"]
     session_expiry: 1h
     backoff: {min: 50ms, max: 500ms}
-    peers: {client_ids: [central-a, central-b], adopt_after: 500ms}
-`, t.TempDir(), name, port(n.mqtt), port(n.http), cloud, name))
+%s`, t.TempDir(), name, port(n.mqtt), port(n.http), cloud, name, peers(group)))
 	return n
+}
+
+// peers is the attachment's peers line for a collector group.
+func peers(group []string) string {
+	if len(group) < 2 {
+		return ""
+	}
+	return fmt.Sprintf("    peers: {client_ids: [%s], adopt_after: 500ms}\n", strings.Join(group, ", "))
 }
 
 // remoteWrite is the edge's remote_write section ("" without a server).
@@ -265,7 +274,8 @@ func TestFleetTopology(t *testing.T) {
 	bin := buildBorda(t)
 	cloud := simtest.StartMosquitto(t, simtest.Options{})
 	vm := testkit.StartVictoria(t)
-	collectors := []*fleetNode{collectorConfig(t, "central-a", cloud.Addr), collectorConfig(t, "central-b", cloud.Addr)}
+	group := []string{"central-a", "central-b"}
+	collectors := []*fleetNode{collectorConfig(t, "central-a", cloud.Addr, group), collectorConfig(t, "central-b", cloud.Addr, group)}
 	for _, c := range collectors {
 		c.start(t, bin)
 	}
