@@ -99,7 +99,9 @@ func (b *browser) fatal(t *testing.T, what string, err error) {
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 	defer cancel()
 	page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-	t.Fatalf("%s: %v\npage text:\n%s", what, err, page)
+	reqs, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`performance.getEntriesByType('resource').map(e => e.name.replace(location.origin, '')).filter(n => n.startsWith('/api/')).slice(-10)`))
+	t.Fatalf("%s: %v\npage text:\n%s\nlast API requests:\n%s", what, err, page, strings.Join(reqs, "\n"))
 }
 
 // waitJS waits until the JavaScript expression is truthy.
@@ -187,6 +189,9 @@ func TestDashboardBrowser(t *testing.T) {
 	b.open(t, base, "device/no-such-device")
 	b.waitJS(t, "visible error", `(e => !e.hidden && e.textContent.includes('no-such-device is not known'))(document.getElementById('error'))`, 5*time.Second)
 	b.screenshot(t, "error")
+	// Seven page loads, one live stream left: a page closes its stream when
+	// it is left (the browser has only six connections to the gateway).
+	testkit.Eventually(t, 5*time.Second, "one live stream", func() bool { return g.metric(t, "borda_dashboard_stream_clients") == 1 })
 }
 
 // TestDashboardBrowserAuth: with the dashboard APIs protected, the page asks

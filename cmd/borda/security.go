@@ -9,6 +9,7 @@ import (
 
 	"github.com/borda-edge/borda/internal/auth"
 	"github.com/borda-edge/borda/internal/ban"
+	"github.com/borda-edge/borda/internal/dashboard"
 	"github.com/borda-edge/borda/internal/httpguard"
 	"github.com/borda-edge/borda/internal/web"
 )
@@ -42,6 +43,7 @@ func (g *gateway) newSecurity(base, limited *slog.Logger, reg *prometheus.Regist
 		Limited:  limited.With("component", "http"),
 		Registry: reg,
 		Banner:   g.banner,
+		Static:   dashboard.StaticRoutes(), // the dashboard's page and assets: no data, not rate limited
 	})
 	if err != nil {
 		return fmt.Errorf("http guard: %w", err)

@@ -4,7 +4,6 @@
 package dashboard
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -51,8 +50,7 @@ type Deps struct {
 type Dashboard struct {
 	deps    Deps
 	log     *slog.Logger
-	static  http.Handler
-	index   []byte // index.html
+	assets  *assetSet
 	overvw  *collector
 	clients prometheus.Gauge
 	streams atomic.Int64  // live streams open
@@ -75,11 +73,11 @@ func New(deps Deps) (*Dashboard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dashboard assets: %w", err)
 	}
-	index, err := fs.ReadFile(sub, "index.html")
+	set, err := loadAssets(sub)
 	if err != nil {
-		return nil, fmt.Errorf("dashboard assets: %w", err)
+		return nil, err
 	}
-	d := &Dashboard{deps: deps, log: deps.Logger, static: http.FileServerFS(sub), index: index,
+	d := &Dashboard{deps: deps, log: deps.Logger, assets: set,
 		overvw: &collector{gatherer: deps.Gatherer, info: deps.Info, dataDir: deps.DataDir,
 			now: deps.Now, interval: deps.Interval},
 		clients: prometheus.NewGauge(prometheus.GaugeOpts{Name: "borda_dashboard_stream_clients",
@@ -112,7 +110,7 @@ func (d *Dashboard) Ready() <-chan struct{} { return d.ready }
 // /ui/) and the APIs under /api/v1/dashboard/.
 func (d *Dashboard) Register(mux interface{ Handle(string, http.Handler) }) {
 	mux.Handle("/", http.HandlerFunc(d.serveIndex))
-	mux.Handle("GET /ui/", http.StripPrefix("/ui", d.withHeaders(d.static)))
+	mux.Handle("GET "+assetPrefix, http.HandlerFunc(d.assets.serveAsset))
 	mux.Handle("GET /api/v1/dashboard/overview", http.HandlerFunc(d.serveOverview))
 	mux.Handle("GET /api/v1/dashboard/devices", http.HandlerFunc(d.serveDevices))
 	mux.Handle("GET /api/v1/dashboard/cameras", http.HandlerFunc(d.serveCameras))
@@ -131,22 +129,7 @@ func (d *Dashboard) serveIndex(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "the dashboard is read with GET")
 		return
 	}
-	d.withHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.ServeContent(w, r, "index.html", time.Time{}, bytes.NewReader(d.index))
-	})).ServeHTTP(w, r)
-}
-
-// withHeaders sets the pages' security headers: everything comes from this
-// server (no CDN), nothing may frame it.
-func (d *Dashboard) withHeaders(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy",
-			"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Referrer-Policy", "no-referrer")
-		w.Header().Set("Cache-Control", "no-cache")
-		h.ServeHTTP(w, r)
-	})
+	d.assets.serve(w, r, d.assets.index, revalidate)
 }
 
 func (d *Dashboard) serveOverview(w http.ResponseWriter, _ *http.Request) {

@@ -73,3 +73,62 @@ func TestAssetsSelfContained(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAssetCaching: the page names its assets by the build's version, so
+// they are cached for a year and a reload fetches none of them; the page
+// itself and unversioned or outdated URLs are revalidated by ETag (304).
+// Every asset route is one of StaticRoutes (not rate limited).
+func TestAssetCaching(t *testing.T) {
+	d := newTestDashboard(t, Deps{})
+	mux := http.NewServeMux()
+	d.Register(mux)
+	get := func(target, etag string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", target, nil)
+		if etag != "" {
+			r.Header.Set("If-None-Match", etag)
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, r)
+		return rec
+	}
+	page := get("/", "")
+	ver := d.assets.version
+	if !strings.Contains(page.Body.String(), `src="/ui/`+ver+`/js/core.js"`) {
+		t.Fatalf("page does not load versioned assets (%s):\n%s", ver, page.Body)
+	}
+	if page.Header().Get("Cache-Control") != revalidate || page.Header().Get("ETag") == "" {
+		t.Errorf("page headers %v", page.Header())
+	}
+	if rec := get("/", page.Header().Get("ETag")); rec.Code != http.StatusNotModified {
+		t.Errorf("page revalidated: %d, want 304", rec.Code)
+	}
+	for _, tt := range []struct {
+		target, cache string
+		code          int
+	}{
+		{"/ui/" + ver + "/js/core.js", immutable, 200},
+		{"/ui/" + ver + "/vendor/uPlot.min.css", immutable, 200},
+		{"/ui/v000000000000/js/core.js", revalidate, 200}, // a page from an older build
+		{"/ui/js/core.js", revalidate, 200},
+		{"/ui/" + ver + "/index.html", "no-store", 404},
+		{"/ui/" + ver + "/nope.js", "no-store", 404},
+	} {
+		rec := get(tt.target, "")
+		if rec.Code != tt.code || rec.Header().Get("Cache-Control") != tt.cache {
+			t.Errorf("%s: %d %q, want %d %q", tt.target, rec.Code, rec.Header().Get("Cache-Control"), tt.code, tt.cache)
+			continue
+		}
+		if tt.code != 200 {
+			continue
+		}
+		if again := get(tt.target, rec.Header().Get("ETag")); again.Code != http.StatusNotModified {
+			t.Errorf("%s with its ETag: %d, want 304", tt.target, again.Code)
+		}
+		if rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: no nosniff", tt.target)
+		}
+	}
+	if got := StaticRoutes(); strings.Join(got, ",") != "GET /{$},GET /index.html{$},GET /ui" {
+		t.Errorf("static routes %v", got)
+	}
+}

@@ -81,6 +81,14 @@ func TestRuleMatching(t *testing.T) {
 		{"GET /healthz", "HEAD", "/healthz", true},
 		{"/", "PUT", "/anything", true},
 		{"/debug/pprof/", "GET", "/debug/pprof", true},
+		{"GET /{$}", "GET", "/", true},
+		{"GET /{$}", "HEAD", "/", true},
+		{"GET /{$}", "GET", "/index.html", false},
+		{"GET /index.html{$}", "GET", "/index.html", true},
+		{"GET /index.html{$}", "GET", "/index.html/x", false},
+		{"/ui/{$}", "GET", "/ui", true},
+		{"/ui/{$}", "GET", "/ui/app.css", false},
+		{"GET /ui", "GET", "/ui/v1/js/core.js", true},
 	} {
 		r, err := parseRule(tt.rule)
 		if err != nil {
@@ -96,7 +104,7 @@ func TestRuleMatching(t *testing.T) {
 // absolute path and matches requests to that path with its method.
 func FuzzParseRule(f *testing.F) {
 	for _, s := range []string{"/write", "POST /write", "GET /a/../b/", "post /x", "/a?b", "", "  /x  ",
-		"DELETE /api/v1/bans", "/{x}", "A B C", "GET\t/x"} {
+		"DELETE /api/v1/bans", "/{x}", "A B C", "GET\t/x", "GET /{$}", "/a/{$}", "/a{$}", "/{$}/x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -111,8 +119,11 @@ func FuzzParseRule(f *testing.F) {
 		if method == "" {
 			method = "PATCH"
 		}
-		if !r.matches(method, r.path) || !r.matches(method, strings.TrimSuffix(r.path, "/")+"/below") {
+		if !r.matches(method, r.path) {
 			t.Fatalf("%q does not match its own path %q", s, r.path)
+		}
+		if below := strings.TrimSuffix(r.path, "/") + "/below"; r.matches(method, below) == r.exact {
+			t.Fatalf("%q (exact %v) matching %q below it: %v", s, r.exact, below, !r.exact)
 		}
 	})
 }

@@ -23,6 +23,11 @@ type Deps struct {
 	// (source "http"); nil disables both.
 	Banner *ban.Banner
 	Now    func() time.Time // clock of the rate limiter; time.Now if nil
+	// Static lists requests for static content without data (the
+	// dashboard's page and embedded assets), as "METHOD /path" rules:
+	// they are always public and do not count against the per-IP request
+	// rate. Bans still apply.
+	Static []string
 }
 
 // Guard is the HTTP protection middleware.
@@ -34,6 +39,7 @@ type Guard struct {
 	creds     credentials
 	protected []rule
 	public    []rule
+	static    []rule
 	m         *metrics
 }
 
@@ -54,6 +60,10 @@ func New(cfg Config, deps Deps) (*Guard, error) {
 	g.public, errs = parseRules(cfg.Auth.Public)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("httpguard: auth.public: %w", errs[0])
+	}
+	g.static, errs = parseRules(deps.Static)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("httpguard: static routes: %w", errs[0])
 	}
 	if rl := cfg.RateLimit; rl.Enabled {
 		allow, err := ban.ParseAllowList(rl.AllowList)
@@ -98,8 +108,10 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 }
 
 // admit runs the checks that need no body, answering the request itself
-// when one fails.
+// when one fails. Static content skips the rate limit and credentials.
 func (g *Guard) admit(w http.ResponseWriter, r *http.Request, ip netip.Addr) bool {
+	static := anyMatches(g.static, r.Method, requestPath(r))
+	g.m.count(static)
 	if g.banner != nil {
 		if until, banned := g.banner.Banned(ip); banned {
 			g.m.banned.Inc()
@@ -108,6 +120,9 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request, ip netip.Addr) boo
 			writeError(w, http.StatusForbidden, "forbidden", "this address is banned after repeated authentication failures")
 			return false
 		}
+	}
+	if static {
+		return true
 	}
 	if g.rate != nil {
 		if ok, wait := g.rate.Allow(ip); !ok {

@@ -50,7 +50,8 @@ type env struct {
 	calls atomic.Int64 // requests that reached the inner handler
 }
 
-func newEnv(t *testing.T, cfg Config) *env {
+// newEnv builds the env; static are Deps.Static.
+func newEnv(t *testing.T, cfg Config, static ...string) *env {
 	t.Helper()
 	e := &env{clock: testkit.NewClock(time.Unix(1700000000, 0)), log: &syncBuffer{}, reg: prometheus.NewRegistry()}
 	base := logging.New(logging.DefaultConfig(), e.log)
@@ -64,7 +65,7 @@ func newEnv(t *testing.T, cfg Config) *env {
 	}
 	lim := slog.New(logging.NewRateLimited(base.Handler(), 10*time.Second)).With("component", "http")
 	e.g, err = New(cfg, Deps{Logger: base.With("component", "http"), Limited: lim, Registry: e.reg,
-		Banner: e.b, Now: e.clock.Now})
+		Banner: e.b, Now: e.clock.Now, Static: static})
 	if err != nil {
 		t.Fatal(err)
 	}

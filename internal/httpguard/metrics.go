@@ -17,7 +17,16 @@ const (
 	authMalformed     = "malformed"    // unknown scheme or undecodable basic auth
 )
 
+// Kinds of borda_http_requests_total.
+const (
+	kindStatic  = "static"  // Deps.Static: not rate limited, always public
+	kindDynamic = "dynamic" // everything else
+)
+
 type metrics struct {
+	requests  *prometheus.CounterVec
+	static    prometheus.Counter // requests{kind="static"}
+	dynamic   prometheus.Counter // requests{kind="dynamic"}
 	limited   prometheus.Counter
 	banned    prometheus.Counter
 	authFails *prometheus.CounterVec
@@ -26,6 +35,9 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer, rate *ban.IPRate) (*metrics, error) {
 	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "borda_http_requests_total",
+			Help: "HTTP requests seen by the guard, by kind: static (the dashboard's page and assets, not rate limited) or dynamic (everything else, refused ones included)."},
+			[]string{"kind"}),
 		limited: prometheus.NewCounter(prometheus.CounterOpts{Name: "borda_http_requests_limited_total",
 			Help: "HTTP requests refused with 429 because the client IP exceeded the request rate."}),
 		banned: prometheus.NewCounter(prometheus.CounterOpts{Name: "borda_http_requests_banned_total",
@@ -39,7 +51,8 @@ func newMetrics(reg prometheus.Registerer, rate *ban.IPRate) (*metrics, error) {
 	for _, r := range []string{authMissing, authNotConfigured, authBadToken, authBadPassword, authMalformed} {
 		m.authFails.WithLabelValues(r)
 	}
-	cs := []prometheus.Collector{m.limited, m.banned, m.authFails, m.tooLarge}
+	m.static, m.dynamic = m.requests.WithLabelValues(kindStatic), m.requests.WithLabelValues(kindDynamic)
+	cs := []prometheus.Collector{m.requests, m.limited, m.banned, m.authFails, m.tooLarge}
 	if rate != nil {
 		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "borda_http_rate_limit_evictions_total",
 			Help: "Client IPs forgotten by the request rate limiter because rate_limit.max_tracked_ips was reached."},
@@ -49,4 +62,13 @@ func newMetrics(reg prometheus.Registerer, rate *ban.IPRate) (*metrics, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// count counts one request of its kind.
+func (m *metrics) count(static bool) {
+	if static {
+		m.static.Inc()
+		return
+	}
+	m.dynamic.Inc()
 }

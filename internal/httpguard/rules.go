@@ -9,13 +9,19 @@ import (
 
 // rule selects requests by method and path: "POST /write" matches POST
 // requests to /write and below it (/write/x); "/api/v1/bans" matches every
-// method. A GET rule also matches HEAD.
+// method. A GET rule also matches HEAD. A path ending in "{$}" (as in Go's
+// ServeMux patterns) matches that path only: "GET /{$}" is the root and
+// nothing below it, "GET /index.html{$}" that page.
 type rule struct {
 	method string // "" for every method
 	path   string // cleaned, without trailing slash except for "/"
+	exact  bool   // the path only, not below it
 }
 
-// parseRule parses "METHOD /path" or "/path".
+// exactSuffix marks a rule matching its path only.
+const exactSuffix = "{$}"
+
+// parseRule parses "METHOD /path" or "/path" (either may end in {$}).
 func parseRule(s string) (rule, error) {
 	fields := strings.Fields(s)
 	var r rule
@@ -32,6 +38,9 @@ func parseRule(s string) (rule, error) {
 	}
 	if !strings.HasPrefix(r.path, "/") {
 		return rule{}, fmt.Errorf("%q: path must start with /", s)
+	}
+	if p, ok := strings.CutSuffix(r.path, exactSuffix); ok && p != "" {
+		r.path, r.exact = p, true
 	}
 	if strings.ContainsAny(r.path, "?#{}*") {
 		return rule{}, fmt.Errorf("%q: path must be a plain prefix (no query, pattern or wildcard)", s)
@@ -81,10 +90,13 @@ func (r rule) matches(method, p string) bool {
 	if r.method != "" && r.method != method && !(r.method == http.MethodGet && method == http.MethodHead) {
 		return false
 	}
-	if r.path == "/" || p == r.path {
+	if p == r.path {
 		return true
 	}
-	return strings.HasPrefix(p, r.path+"/")
+	if r.exact {
+		return false
+	}
+	return r.path == "/" || strings.HasPrefix(p, r.path+"/")
 }
 
 func anyMatches(rules []rule, method, p string) bool {

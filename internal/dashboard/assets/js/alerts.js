@@ -34,28 +34,37 @@
     };
     const firing = el('div', { id: 'alerts-firing' }), history = el('div', { id: 'alerts-history' });
     root.replaceChildren(el('h2', {}, 'Alerts'), el('div', { class: 'toolbar' }, f.type, f.severity, f.device_id,
-      el('button', { onclick: () => { Object.values(f).forEach(i => { i.value = ''; }); refresh(); } }, 'clear'),
+      el('button', { id: 'alert-clear', onclick: () => { Object.values(f).forEach(i => { i.value = ''; }); now(); } }, 'clear'),
       lists.type, lists.severity, lists.device),
     el('h3', {}, 'Firing now'), firing, el('h3', {}, 'History'), history);
 
+    let seq = 0; // only the newest request renders (typing does not wait for slower answers)
     async function load() {
+      if (st.left) return; // a refresh due after the page was left
+      const my = ++seq;
+      st.events = (await B.ensureOverview()).alerts.events_total; // the tables show at least this
       const p = new URLSearchParams();
       for (const [k, i] of Object.entries(f)) if (i.value.trim()) p.set(k, i.value.trim());
       const active = new URLSearchParams(p); active.set('state', 'active'); active.set('limit', '500');
       p.set('limit', '200');
-      const [now, all] = await Promise.all([B.api('/api/v1/alerts?' + active), B.api('/api/v1/alerts?' + p)]);
-      firing.replaceChildren(table('alerts-firing-table', now, 'nothing is firing'));
+      const [firingNow, all] = await Promise.all([B.api('/api/v1/alerts?' + active), B.api('/api/v1/alerts?' + p)]);
+      if (my !== seq) return;
+      history.dataset.filter = p.toString(); // what the tables show (tests wait for it)
+      firing.replaceChildren(table('alerts-firing-table', firingNow, 'nothing is firing'));
       history.replaceChildren(table('alerts-history-table', all, 'no alerts recorded'));
       options(lists.type, all.map(a => a.type)); options(lists.severity, all.map(a => a.severity));
       options(lists.device, all.map(a => a.device_id));
     }
-    const refresh = B.throttle(() => B.guard('alerts', load), 2000); // two requests per refresh
+    const now = B.single(() => B.guard('alerts', load));
+    // Alert events: the first reloads at once, a storm at most every 4 s
+    // (two requests each: 30 a minute).
+    const refresh = B.throttle(now, 4000);
     let debounce = null;
-    Object.values(f).forEach(i => i.addEventListener('input', () => { clearTimeout(debounce); debounce = setTimeout(refresh, 300); }));
-    refresh();
+    Object.values(f).forEach(i => i.addEventListener('input', () => { clearTimeout(debounce); debounce = setTimeout(now, 300); }));
+    now();
     const off = B.onOverview(o => {
-      if (o.alerts.events_total !== st.events) { st.events = o.alerts.events_total; refresh(); }
+      if (st.events >= 0 && o.alerts.events_total !== st.events) { st.events = o.alerts.events_total; refresh(); }
     });
-    return () => { off(); clearTimeout(debounce); };
+    return () => { st.left = true; off(); clearTimeout(debounce); };
   };
 })();

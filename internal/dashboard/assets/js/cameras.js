@@ -22,18 +22,38 @@
       : el('p', { class: 'muted' }, 'no detections yet');
   }
 
+  // Polling: every 5 s while vision runs; after a failure 10, 20, 40, 60 s
+  // (the error shows meanwhile); not at all when vision is off (it is
+  // configured at start). Leaving the page stops it, also mid-request.
+  // (Tests shorten the periods through B.camerasPoll.)
+  B.camerasPoll = { every: 5000, maxBackoff: 60000 };
+
   B.pages.cameras = function (root) {
     const body = el('div', { id: 'cameras' }, el('p', { class: 'muted' }, 'loading…'));
     root.replaceChildren(el('h2', {}, 'Cameras'), body);
     async function load() {
       const d = await B.api('/api/v1/dashboard/cameras');
+      if (left) return false;
       if (!d.enabled) { body.replaceChildren(el('p', { class: 'muted', id: 'vision-off' }, 'vision off: no camera pipeline is configured on this node')); return false; }
       body.replaceChildren(d.cameras.length ? el('div', { class: 'cards' }, d.cameras.map(camera)) : el('p', { class: 'muted' }, 'no cameras'));
       return true;
     }
-    let timer = null;
-    const tick = () => B.guard('cameras', async () => { if (await load()) timer = setTimeout(tick, 2000); });
+    const { every, maxBackoff } = B.camerasPoll;
+    let timer = null, left = false, delay = every;
+    async function tick() {
+      timer = null;
+      let again = true;
+      try {
+        again = await load();
+        if (!left) B.setError('cameras', null);
+        delay = every;
+      } catch (e) {
+        if (!left) B.setError('cameras', e);
+        delay = Math.min(delay * 2, maxBackoff);
+      }
+      if (again && !left) timer = setTimeout(tick, delay);
+    }
     tick();
-    return () => clearTimeout(timer);
+    return () => { left = true; clearTimeout(timer); };
   };
 })();

@@ -21,12 +21,19 @@ B.askLogin = function (rejected) {
   return new Promise(resolve => {
     loginWaiters.push(resolve);
     const form = document.getElementById('login-form');
-    form.onsubmit = ev => {
+    form.onsubmit = async ev => {
       ev.preventDefault();
       const token = document.getElementById('login-token').value.trim();
       const user = document.getElementById('login-user').value;
       const pass = document.getElementById('login-pass').value;
       const h = token ? 'Bearer ' + token : 'Basic ' + btoa(unescape(encodeURIComponent(user + ':' + pass)));
+      // One request checks the credentials before the waiting requests
+      // retry: a typo costs one failed attempt towards a ban, not one per
+      // widget.
+      if (!await credentialsAccepted(h)) {
+        document.getElementById('login-msg').textContent = 'The credentials were rejected. Try again.';
+        return;
+      }
       sessionStorage.setItem(B.authKey, h);
       dlg.close();
       const ws = loginWaiters; loginWaiters = null;
@@ -34,6 +41,15 @@ B.askLogin = function (rejected) {
     };
   });
 };
+async function credentialsAccepted(h) {
+  try {
+    const resp = await fetch('/api/v1/dashboard/overview',
+      { headers: { 'Accept': 'application/json', 'Authorization': h }, cache: 'no-store', credentials: 'omit' });
+    return resp.status !== 401 && resp.status !== 403;
+  } catch (e) {
+    return true; // not reachable: the waiting requests will say so
+  }
+}
 
 // Requests carry only the credentials the dashboard holds: with the
 // browser's own credentials mode a 401 with a Basic challenge would open the
@@ -48,9 +64,11 @@ function headers() {
 }
 
 // api GETs a JSON API path and returns its data; failures throw an Error
-// whose message names the path and the server's explanation.
+// whose message names the path and the server's explanation. A 401 asks
+// for credentials and retries; a 429 (http.guard.rate_limit) waits as long
+// as the server says and retries, a few times.
 B.api = async function (path) {
-  for (;;) {
+  for (let limited = 0; ; ) {
     let resp;
     try {
       resp = await fetch(path, fetchOpts());
@@ -58,6 +76,8 @@ B.api = async function (path) {
       throw new Error(`${path}: borda is not reachable (${e.message})`);
     }
     if (resp.status === 401) { await B.askLogin(!!B.authHeader()); continue; }
+    if (resp.status === 429 && limited++ < 3) { await rateLimited(resp); continue; }
+    if (limited) B.setError('rate', null);
     let body = null;
     try { body = await resp.json(); } catch (e) { /* not JSON */ }
     if (!resp.ok || !body || body.status !== 'success') {
@@ -68,6 +88,25 @@ B.api = async function (path) {
   }
 };
 
+async function rateLimited(resp) {
+  const secs = Math.min(Math.max(parseInt(resp.headers.get('Retry-After'), 10) || 1, 1), 60);
+  B.setError('rate', new Error(`borda is limiting this browser's requests (http.guard.rate_limit); retrying in ${secs} s`));
+  await new Promise(r => setTimeout(r, secs * 1000));
+}
+
+// ensureOverview returns the node's figures: the live stream's latest, or
+// (before its first event) one request shared by every caller. Pages take
+// its change counters as the state their first load reflects.
+let overviewReq = null;
+B.ensureOverview = function () {
+  if (B.overview) return Promise.resolve(B.overview);
+  if (!overviewReq) {
+    overviewReq = B.api('/api/v1/dashboard/overview').then(o => { B.overview = B.overview || o; return B.overview; })
+      .finally(() => { overviewReq = null; });
+  }
+  return overviewReq;
+};
+
 // ---- errors --------------------------------------------------------------
 const errors = new Map(); // source → message
 B.setError = function (source, err) {
@@ -76,6 +115,9 @@ B.setError = function (source, err) {
   box.textContent = [...errors.values()].join('\n');
   box.hidden = errors.size === 0;
 };
+// A script error is shown like any other failure, never a blank page.
+window.addEventListener('error', ev => B.setError('script', new Error(`script error: ${ev.message}`)));
+window.addEventListener('unhandledrejection', ev => B.setError('script', new Error(`script error: ${ev.reason && ev.reason.message || ev.reason}`)));
 // guard runs an async widget update, reporting its failure visibly.
 B.guard = async function (source, fn) {
   try { await fn(); B.setError(source, null); } catch (e) { B.setError(source, e); }
@@ -92,21 +134,32 @@ function setLive(on, text) {
   el.className = 'live ' + (on ? 'on' : 'off');
   el.textContent = text;
 }
+// The stream is closed when the page is left (a reload, another site, the
+// back-forward cache): an open stream holds one of the browser's few
+// connections to the gateway, and a handful of them left behind would
+// stall every later request. A page restored from the cache reconnects.
+let streamCtl = null;
 B.startStream = async function () {
-  for (let delay = 1000; ; delay = Math.min(delay * 2, 15000)) {
+  if (streamCtl) return;
+  const ctl = streamCtl = new AbortController();
+  for (let delay = 1000; !ctl.signal.aborted; delay = Math.min(delay * 2, 15000)) {
     try {
-      const resp = await fetch('/api/v1/dashboard/stream', fetchOpts());
+      const resp = await fetch('/api/v1/dashboard/stream', { ...fetchOpts(), signal: ctl.signal });
       if (resp.status === 401) { await B.askLogin(!!B.authHeader()); continue; }
+      if (resp.status === 429) delay = Math.max(delay, 1000 * (parseInt(resp.headers.get('Retry-After'), 10) || 1));
       if (!resp.ok) throw new Error(`live stream: HTTP ${resp.status}`);
       setLive(true, 'live'); B.setError('stream', null); delay = 1000;
       await readEvents(resp.body.getReader());
     } catch (e) {
+      if (ctl.signal.aborted) break;
       B.setError('stream', new Error(`live updates stopped: ${e.message}; retrying`));
     }
     setLive(false, 'reconnecting');
     await new Promise(r => setTimeout(r, delay));
   }
 };
+window.addEventListener('pagehide', () => { if (streamCtl) { streamCtl.abort(); streamCtl = null; } });
+window.addEventListener('pageshow', ev => { if (ev.persisted) B.startStream(); });
 async function readEvents(reader) {
   const dec = new TextDecoder();
   let buf = '';
@@ -135,6 +188,18 @@ B.throttle = function (fn, ms) {
     const wait = last + ms - Date.now();
     if (wait <= 0 && !timer) { last = Date.now(); fn(); return; }
     if (!timer) timer = setTimeout(() => { timer = null; last = Date.now(); fn(); }, Math.max(wait, 0));
+  };
+};
+// single runs fn one call at a time: a call while it runs asks for one
+// more run after it (with the state of then), never a pile of requests.
+B.single = function (fn) {
+  let running = null, again = false;
+  return function () {
+    if (running) { again = true; return running; }
+    running = (async () => {
+      try { do { again = false; await fn(); } while (again); } finally { running = null; }
+    })();
+    return running;
   };
 };
 B.el = function (tag, attrs, ...kids) {

@@ -74,20 +74,23 @@
         el('th', {}, 'last seen'), el('th', {}, 'latest values'), el('th', { class: 'hide-sm' }, 'last 15 min'))), tbody));
 
     let current = [], cache = { ids: '', series: new Map() };
-    const loadSparks = () => B.guard('sparklines', async () => {
+    const loadSparks = B.single(() => B.guard('sparklines', async () => {
+      if (st.left) return;
       const ids = current.map(d => d.device_id).join('\u0000');
       const series = await fetchSparks(current);
       cache = { ids, series };
       drawSparks(tbody, series);
-    });
-    const slowSparks = B.throttle(loadSparks, 10000); // refreshes: at most every 10 s
+    }));
+    const slowSparks = B.throttle(loadSparks, 30000); // 15-minute lines: refreshed at most every 30 s
     function sparks() {
       drawSparks(tbody, cache.series);
       if (cache.ids !== current.map(d => d.device_id).join('\u0000')) loadSparks(); else slowSparks();
     }
     let seq = 0; // only the newest request renders (user actions do not wait for the throttle)
     async function load() {
+      if (st.left) return; // a refresh due after the page was left
       const my = ++seq;
+      st.samples = (await B.ensureOverview()).changes.samples; // the list shows at least this
       const p = new URLSearchParams({ q: st.q, sort: st.sort, offset: st.offset, limit: PAGE });
       const page = await B.api('/api/v1/dashboard/devices?' + p);
       if (my !== seq) return;
@@ -100,8 +103,11 @@
       prev.disabled = page.offset === 0; next.disabled = to >= page.matched;
       sparks();
     }
-    const now = () => B.guard('devices', load);
-    const refresh = B.throttle(now, 1000); // new data: at most one reload per second
+    const now = B.single(() => B.guard('devices', load));
+    // New data: the first change reloads at once, a steady stream of
+    // readings at most every 2 s (30 requests a minute, a third of the
+    // default http.guard.rate_limit).
+    const refresh = B.throttle(now, 2000);
     let debounce = null;
     search.addEventListener('input', () => {
       clearTimeout(debounce);
@@ -110,11 +116,11 @@
     sort.addEventListener('change', () => { st.sort = sort.value; st.offset = 0; now(); });
     prev.addEventListener('click', () => { st.offset = Math.max(0, st.offset - PAGE); now(); });
     next.addEventListener('click', () => { st.offset += PAGE; now(); });
-    refresh();
+    now();
     const off = B.onOverview(o => {
-      if (o.changes.samples !== st.samples) { st.samples = o.changes.samples; refresh(); }
+      if (st.samples >= 0 && o.changes.samples !== st.samples) { st.samples = o.changes.samples; refresh(); }
     });
     const ticker = setInterval(() => tbody.querySelectorAll('td.last-seen').forEach(td => { td.textContent = B.ago(td.dataset.t); }), 1000);
-    return () => { off(); clearInterval(ticker); clearTimeout(debounce); };
+    return () => { st.left = true; off(); clearInterval(ticker); clearTimeout(debounce); };
   };
 })();

@@ -55,7 +55,7 @@
   B.pages.overview = function (root) {
     root.replaceChildren(el('h2', {}, 'Overview'), el('p', { class: 'muted' }, 'loading…'));
     const draw = B.throttle(() => B.overview && render(root, B.overview), 500);
-    B.guard('overview', async () => { B.overview = B.overview || await B.api('/api/v1/dashboard/overview'); draw(); });
+    B.guard('overview', async () => { await B.ensureOverview(); draw(); });
     const off = B.onOverview(draw);
     const timer = setInterval(draw, 5000); // uptime ticks without new data
     return () => { off(); clearInterval(timer); };
