@@ -9,7 +9,7 @@ TEST_TOOLS := mosquitto_pub:mosquitto-clients mosquitto_sub:mosquitto-clients mo
 	dbus-daemon:dbus-daemon ModemManager:modemmanager \
 	ffmpeg:ffmpeg node:nodejs npm:npm py.onnx:python3-onnx py.numpy:python3-numpy \
 	nft:nftables systemd-analyze:systemd dpkg-deb:dpkg \
-	gcc:gcc readelf:binutils setpriv:util-linux chroot:coreutils
+	gcc:gcc readelf:binutils setpriv:util-linux chroot:coreutils ufw:ufw
 
 .PHONY: test test-deps ml-deps build vet fmt release deb
 

@@ -112,3 +112,49 @@ func TestHostServiceInOverlay(t *testing.T) {
 func withoutTestFiles(changes []string) []string {
 	return slices.DeleteFunc(changes, func(p string) bool { return p == "/usr/bin/borda" })
 }
+
+// ufwState is what the ufw test compares before apply and after revert:
+// the rules, status and defaults ufw reports, its files (content and
+// mode) and the namespace's iptables rules.
+func ufwState(t *testing.T, o *overlay) string {
+	t.Helper()
+	return o.must(t, "sh", "-c", "ufw show added; ufw status verbose; "+
+		"cd /etc && sha256sum default/ufw ufw/*.rules ufw/ufw.conf && stat -c '%n %a %U' default/ufw ufw/*.rules ufw/ufw.conf")
+}
+
+// TestHostUFWInOverlay runs `borda host firewall --backend ufw --apply`
+// and `--revert` with the real ufw (and iptables) in an overlay of this
+// machine with its own network namespace. An admin's rules are there
+// before: one for ssh with another comment (apply gives it borda's
+// comment, revert gives it back) and one borda does not know. Revert
+// restores ufw's rules, defaults, status and files exactly.
+func TestHostUFWInOverlay(t *testing.T) {
+	requireRoot(t)
+	testkit.RequireCommand(t, "ufw", "ufw")
+	t.Parallel()
+	o := newOverlay(t)
+	o.inNetns(t)
+	o.put(t, packagedBinary(t), "/usr/bin/borda", 0o755)
+	o.must(t, "ufw", "allow", "22/tcp", "comment", "admin")
+	o.must(t, "ufw", "allow", "5353/udp")
+	before := ufwState(t, o)
+	out := o.must(t, "borda", "host", "firewall", "--backend", "ufw", "--apply")
+	if !strings.Contains(out, "ufw allow 22/tcp comment ssh (was: ufw allow 22/tcp comment 'admin')") {
+		t.Errorf("apply did not record the admin's ssh rule:\n%s", out)
+	}
+	status := o.must(t, "ufw", "status", "verbose")
+	for _, want := range []string{"Status: active", "Default: deny (incoming), allow (outgoing)", "1883/tcp", "9001/tcp", "8888/tcp", "5353/udp"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("ufw status lacks %q:\n%s", want, status)
+		}
+	}
+	if rules := o.must(t, "iptables", "-S", "ufw-user-input"); !strings.Contains(rules, "--dport 1883 -j ACCEPT") {
+		t.Errorf("iptables in the namespace:\n%s", rules)
+	}
+	t.Logf("apply:\n%s", out)
+	out = o.must(t, "borda", "host", "firewall", "--revert")
+	t.Logf("revert:\n%s", out)
+	if got := ufwState(t, o); got != before {
+		t.Errorf("ufw after revert:\n%s\nwant\n%s\n(revert said %s)", got, before, out)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,5 +98,25 @@ func TestRulesErrors(t *testing.T) {
 				t.Fatalf("err %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestSplitUFW: `ufw show added` lines become arguments again (revert
+// re-runs an admin's rule to give it its comment back).
+func TestSplitUFW(t *testing.T) {
+	tests := []struct {
+		line string
+		want []string
+	}{
+		{"ufw allow 22/tcp comment 'admin'", []string{"allow", "22/tcp", "comment", "admin"}},
+		{"ufw allow to 10.1.2.3 port 1883 proto tcp comment 'broker mqtt'",
+			[]string{"allow", "to", "10.1.2.3", "port", "1883", "proto", "tcp", "comment", "broker mqtt"}},
+		{"ufw allow 5353/udp", []string{"allow", "5353/udp"}},
+		{"ufw allow 80/tcp comment ''", []string{"allow", "80/tcp", "comment", ""}},
+	}
+	for _, tt := range tests {
+		if got := splitUFW(tt.line); !slices.Equal(got, tt.want) {
+			t.Errorf("splitUFW(%q) = %q, want %q", tt.line, got, tt.want)
+		}
 	}
 }

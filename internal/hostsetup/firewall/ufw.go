@@ -11,12 +11,21 @@ import (
 	"strings"
 )
 
-// ufwState is ufw as it was before the first apply, and the rules apply
-// added (a rule that was there already is not recorded, so revert keeps it).
+// ufwState is ufw as it was before the first apply, and what apply did
+// to its rules (a rule that was there already is not recorded, so revert
+// keeps it).
 type ufwState struct {
 	Active   bool              `json:"active"`
 	Defaults map[string]string `json:"defaults"` // incoming, outgoing, routed → allow, deny or reject
-	Added    [][]string        `json:"added"`    // arguments of each `ufw allow ...` that added a rule
+	Rules    []ufwChange       `json:"rules"`
+}
+
+// ufwChange is one `ufw allow ...` that changed ufw's rules: it added a
+// rule, or (Previous set) gave an existing rule borda's comment, Previous
+// being that rule as `ufw show added` listed it before.
+type ufwChange struct {
+	Args     []string `json:"args"`
+	Previous string   `json:"previous,omitempty"`
 }
 
 // ufwDefaultsFile holds ufw's default policies, active or not.
@@ -78,19 +87,11 @@ func (h Host) applyUFW(ctx context.Context, ufw string, st *state, fresh bool, r
 		done = append(done, "ufw "+strings.Join(args, " "))
 	}
 	for _, args := range UFWArgs(rules) {
-		out, err := h.Runner.Run(ctx, nil, ufw, args...)
+		line, err := h.allowUFW(ctx, ufw, st, args)
 		if err != nil {
-			return done, fmt.Errorf("apply ufw rules: %w", err)
-		}
-		if !bytes.Contains(out, []byte("Rule added")) || slices.ContainsFunc(st.UFW.Added, func(a []string) bool { return slices.Equal(a, args) }) {
-			done = append(done, "ufw "+strings.Join(args, " ")+" (there already)")
-			continue
-		}
-		st.UFW.Added = append(st.UFW.Added, args)
-		if err := st.Journal.Save(); err != nil {
 			return done, err
 		}
-		done = append(done, "ufw "+strings.Join(args, " "))
+		done = append(done, line)
 	}
 	if _, err := h.Runner.Run(ctx, nil, ufw, "--force", "enable"); err != nil {
 		return done, fmt.Errorf("enable ufw: %w", err)
@@ -99,19 +100,91 @@ func (h Host) applyUFW(ctx context.Context, ufw string, st *state, fresh bool, r
 	return append(done, "ufw --force enable"), nil
 }
 
-// revertUFW deletes the rules apply added, restores the default policies
-// and disables ufw if it was inactive.
+// allowUFW runs `ufw allow args` and records what it changed, telling
+// the cases apart by `ufw show added` before and after (ufw says "Rules
+// updated" for a new rule and for a new comment alike while inactive).
+func (h Host) allowUFW(ctx context.Context, ufw string, st *state, args []string) (string, error) {
+	before, err := ufwAdded(ctx, h.Runner, ufw)
+	if err != nil {
+		return "", err
+	}
+	if _, err := h.Runner.Run(ctx, nil, ufw, args...); err != nil {
+		return "", fmt.Errorf("apply ufw rules: %w", err)
+	}
+	after, err := ufwAdded(ctx, h.Runner, ufw)
+	if err != nil {
+		return "", err
+	}
+	added := slices.DeleteFunc(slices.Clone(after), func(l string) bool { return slices.Contains(before, l) })
+	removed := slices.DeleteFunc(slices.Clone(before), func(l string) bool { return slices.Contains(after, l) })
+	line := "ufw " + strings.Join(args, " ")
+	switch {
+	case len(added) == 0:
+		return line + " (there already)", nil
+	case len(removed) == 1:
+		st.UFW.Rules = append(st.UFW.Rules, ufwChange{Args: args, Previous: removed[0]})
+		line += " (was: " + removed[0] + ")"
+	default:
+		st.UFW.Rules = append(st.UFW.Rules, ufwChange{Args: args})
+	}
+	return line, st.Journal.Save()
+}
+
+// ufwAdded lists the rules `ufw show added` prints, one "ufw ..." line each.
+func ufwAdded(ctx context.Context, r Runner, ufw string) ([]string, error) {
+	out, err := r.Run(ctx, nil, ufw, "show", "added")
+	if err != nil {
+		return nil, fmt.Errorf("list ufw rules: %w", err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "ufw ") {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	return lines, nil
+}
+
+// splitUFW splits a `ufw show added` line into arguments (without the
+// leading "ufw"); single quotes group, as ufw writes comments.
+func splitUFW(line string) []string {
+	var args []string
+	var cur strings.Builder
+	quoted, inArg := false, false
+	for _, r := range strings.TrimPrefix(line, "ufw ") {
+		switch {
+		case r == '\'':
+			quoted, inArg = !quoted, true
+		case r == ' ' && !quoted:
+			if inArg {
+				args, inArg = append(args, cur.String()), false
+				cur.Reset()
+			}
+		default:
+			cur.WriteRune(r)
+			inArg = true
+		}
+	}
+	if inArg {
+		args = append(args, cur.String())
+	}
+	return args
+}
+
+// revertUFW deletes the rules apply added (gives a rule whose comment it
+// changed its comment back), restores the default policies and disables
+// ufw if it was inactive.
 func (h Host) revertUFW(ctx context.Context, ufw string, st *state) ([]string, error) {
 	if st.UFW == nil {
 		return nil, nil
 	}
 	var done []string
-	for i := len(st.UFW.Added) - 1; i >= 0; i-- {
-		args := st.UFW.Added[i]
-		if c := slices.Index(args, "comment"); c >= 0 {
-			args = args[:c] // ufw matches rules without their comment
+	for i := len(st.UFW.Rules) - 1; i >= 0; i-- {
+		c := st.UFW.Rules[i]
+		args := append([]string{"delete"}, c.Args...)
+		if c.Previous != "" {
+			args = splitUFW(c.Previous) // gives the rule its comment back
 		}
-		args = append([]string{"delete"}, args...)
 		if _, err := h.Runner.Run(ctx, nil, ufw, args...); err != nil {
 			return done, fmt.Errorf("revert ufw: %w", err)
 		}
