@@ -2,7 +2,8 @@
 // tensor: bilinear resize (pixel centres aligned, as OpenCV's INTER_LINEAR),
 // normalization (v·scale − mean) / std per channel, NHWC or NCHW layout.
 // Index and weight tables are computed once per source size, so the hot
-// loop is loads, two lerps and a multiply-add per value.
+// loop is loads, integer lerps (weights in 1/2048) and one conversion and
+// multiply-add per value.
 package preprocess
 
 import (
@@ -44,11 +45,15 @@ func (s Spec) Validate() error {
 // Elements is the number of float32 values of one tensor.
 func (s Spec) Elements() int { return s.Width * s.Height * 3 }
 
+// wbits is the precision of the interpolation weights: 1/2048 of a
+// pixel, so a lerp of bytes is exact to 1/8 of a level.
+const wbits = 11
+
 // tap is one output coordinate's two source coordinates and the weight
-// of the second.
+// of the second, in 1/2^wbits.
 type tap struct {
 	i0, i1 int
-	w      float32
+	w      int32
 }
 
 // Preprocessor converts frames for one Spec. Not safe for concurrent use
@@ -125,13 +130,18 @@ func taps(t []tap, src, dst, stride int) []tap {
 		s = max(s, 0)
 		i0 := min(int(s), src-1)
 		i1 := min(i0+1, src-1)
-		t = append(t, tap{i0: i0 * stride, i1: i1 * stride, w: s - float32(i0)})
+		w := int32((s-float32(i0))*(1<<wbits) + 0.5)
+		t = append(t, tap{i0: i0 * stride, i1: i1 * stride, w: w})
 	}
 	return t
 }
 
+// lerpScale undoes the two lerps' weight scale (2^wbits each).
+const lerpScale = 1.0 / (1 << (2 * wbits))
+
 func (p *Preprocessor) nhwc(dst []float32, rgb []byte) {
-	a0, a1, a2, b0, b1, b2 := p.a[0], p.a[1], p.a[2], p.b[0], p.b[1], p.b[2]
+	a0, a1, a2 := p.a[0]*lerpScale, p.a[1]*lerpScale, p.a[2]*lerpScale
+	b0, b1, b2 := p.b[0], p.b[1], p.b[2]
 	o := 0
 	for _, y := range p.ys {
 		r0, r1 := rgb[y.i0:], rgb[y.i1:]
@@ -147,7 +157,8 @@ func (p *Preprocessor) nhwc(dst []float32, rgb []byte) {
 func (p *Preprocessor) nchw(dst []float32, rgb []byte) {
 	plane := p.spec.Width * p.spec.Height
 	d0, d1, d2 := dst[:plane], dst[plane:2*plane], dst[2*plane:3*plane]
-	a0, a1, a2, b0, b1, b2 := p.a[0], p.a[1], p.a[2], p.b[0], p.b[1], p.b[2]
+	a0, a1, a2 := p.a[0]*lerpScale, p.a[1]*lerpScale, p.a[2]*lerpScale
+	b0, b1, b2 := p.b[0], p.b[1], p.b[2]
 	o := 0
 	for _, y := range p.ys {
 		r0, r1 := rgb[y.i0:], rgb[y.i1:]
@@ -160,16 +171,18 @@ func (p *Preprocessor) nchw(dst []float32, rgb []byte) {
 }
 
 // lerp2 is the bilinear value of the three channels at x between rows r0
-// and r1 (weight wy for r1).
-func lerp2(r0, r1 []byte, x tap, wy float32) (float32, float32, float32) {
+// and r1 (weight wy for r1), scaled by 2^(2·wbits): integer arithmetic,
+// one conversion per channel (at most 255·2^22, well within int32).
+func lerp2(r0, r1 []byte, x tap, wy int32) (float32, float32, float32) {
 	p00, p01 := r0[x.i0:x.i0+3:x.i0+3], r0[x.i1:x.i1+3:x.i1+3]
 	p10, p11 := r1[x.i0:x.i0+3:x.i0+3], r1[x.i1:x.i1+3:x.i1+3]
-	wx := x.w
-	var out [3]float32
-	for c := range 3 {
-		top := float32(p00[c]) + wx*(float32(p01[c])-float32(p00[c]))
-		bot := float32(p10[c]) + wx*(float32(p11[c])-float32(p10[c]))
-		out[c] = top + wy*(bot-top)
-	}
-	return out[0], out[1], out[2]
+	return lerp1(p00[0], p01[0], p10[0], p11[0], x.w, wy),
+		lerp1(p00[1], p01[1], p10[1], p11[1], x.w, wy),
+		lerp1(p00[2], p01[2], p10[2], p11[2], x.w, wy)
+}
+
+func lerp1(v00, v01, v10, v11 byte, wx, wy int32) float32 {
+	top := int32(v00)<<wbits + wx*(int32(v01)-int32(v00))
+	bot := int32(v10)<<wbits + wx*(int32(v11)-int32(v10))
+	return float32(top<<wbits + wy*(bot-top))
 }

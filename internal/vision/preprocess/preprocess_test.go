@@ -116,6 +116,58 @@ func TestDownscaleBilinear(t *testing.T) {
 	}
 }
 
+// bilinear64 is the reference: OpenCV's INTER_LINEAR (centres aligned,
+// edges clamped) in float64, for channel c at output (x, y).
+func bilinear64(src []byte, w, h, dw, dh, x, y, c int) float64 {
+	coord := func(d, n, dn int) (int, int, float64) {
+		s := max((float64(d)+0.5)*float64(n)/float64(dn)-0.5, 0)
+		i0 := min(int(s), n-1)
+		return i0, min(i0+1, n-1), s - float64(i0)
+	}
+	x0, x1, wx := coord(x, w, dw)
+	y0, y1, wy := coord(y, h, dh)
+	at := func(x, y int) float64 { return float64(src[(y*w+x)*3+c]) }
+	top := at(x0, y0) + wx*(at(x1, y0)-at(x0, y0))
+	bot := at(x0, y1) + wx*(at(x1, y1)-at(x0, y1))
+	return top + wy*(bot-top)
+}
+
+// TestResizeMatchesReference: the integer interpolation (weights in
+// 1/2048) stays within 1/8 of a level of the float64 bilinear value, for
+// downscales and an upscale, in both layouts.
+func TestResizeMatchesReference(t *testing.T) {
+	for _, tc := range []struct{ w, h int }{{640, 480}, {1280, 720}, {300, 200}, {100, 90}} {
+		for _, layout := range []string{NHWC, NCHW} {
+			t.Run(fmt.Sprintf("%dx%d/%s", tc.w, tc.h, layout), func(t *testing.T) {
+				src := frame(tc.w, tc.h)
+				for i := range src { // not a ramp: neighbours differ a lot
+					src[i] ^= byte(i * 131)
+				}
+				spec := Spec{Width: 224, Height: 224, Layout: layout, Scale: 1, Std: [3]float32{1, 1, 1}}
+				dst := make([]float32, spec.Elements())
+				if err := New(spec).Into(dst, src, tc.w, tc.h); err != nil {
+					t.Fatal(err)
+				}
+				var worst float64
+				for y := range 224 {
+					for x := range 224 {
+						for c := range 3 {
+							o := (y*224+x)*3 + c
+							if layout == NCHW {
+								o = c*224*224 + y*224 + x
+							}
+							worst = max(worst, math.Abs(float64(dst[o])-bilinear64(src, tc.w, tc.h, 224, 224, x, y, c)))
+						}
+					}
+				}
+				if worst > 0.125 {
+					t.Fatalf("off the float64 bilinear value by up to %.4f levels", worst)
+				}
+			})
+		}
+	}
+}
+
 func TestRejectsShortBuffers(t *testing.T) {
 	p := New(seedSpec(NHWC))
 	if err := p.Into(make([]float32, 10), frame(4, 4), 4, 4); err == nil {
