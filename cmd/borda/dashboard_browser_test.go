@@ -194,32 +194,51 @@ func TestDashboardBrowser(t *testing.T) {
 	testkit.Eventually(t, 5*time.Second, "one live stream", func() bool { return g.metric(t, "borda_dashboard_stream_clients") == 1 })
 }
 
-// TestDashboardBrowserAuth: with the dashboard APIs protected, the page asks
-// for credentials and shows data once given a token.
+// TestDashboardBrowserAuth: with the default configuration plus a token
+// and a user (http.guard.auth.public_read: auto, so reads now need
+// credentials), the page itself loads, asks for credentials, says when
+// they are wrong (one failed attempt per try, not one per widget) and
+// shows data with a token or with user and password.
 func TestDashboardBrowserAuth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	const token = "dashboard-test-token-0123456789"
-	cfg := testConfig(t)
-	cfg.HTTP.Guard.Auth.Tokens = []httpguard.Secret{token}
-	cfg.HTTP.Guard.Auth.PublicRead = false
-	cfg.HTTP.Guard.Auth.Public = append(cfg.HTTP.Guard.Auth.Public, "GET /ui", "GET /index.html")
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	g := startGateway(t, cfg)
-	b := newBrowser(t)
+	const token, user, password = "dashboard-test-token-0123456789", "operator", "operator-pass-1"
+	for _, tt := range []struct {
+		name, token, user, password string
+	}{
+		{name: "token", token: token},
+		{name: "user", user: user, password: password},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.HTTP.Guard.Auth.Tokens = []httpguard.Secret{token}
+			cfg.HTTP.Guard.Auth.Users = []httpguard.User{{Username: user, Password: password}}
+			if err := cfg.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			g := startGateway(t, cfg)
+			httpGet(t, g.httpURL()+"/api/v1/dashboard/overview", http.StatusUnauthorized) // reads need credentials now
+			b := newBrowser(t)
 
-	b.run(t, "open overview", chromedp.Navigate(g.httpURL()+"/index.html#/overview"))
-	b.waitJS(t, "sign-in dialog", `document.getElementById('login').open`, 5*time.Second)
-	b.screenshot(t, "login")
-	b.run(t, "sign in", chromedp.SendKeys("#login-token", "wrong-token-wrong-token"), chromedp.Click("#login-submit"))
-	b.waitJS(t, "rejected", `document.getElementById('login').open && document.getElementById('login-msg').textContent.includes('rejected')`, 5*time.Second)
-	b.run(t, "sign in again", chromedp.SetValue("#login-token", token), chromedp.Click("#login-submit"))
-	b.waitJS(t, "overview after sign-in", `(c => c && c.textContent.includes('Broker'))(document.getElementById('overview-cards'))`, 5*time.Second)
-	b.waitJS(t, "live stream with credentials", `document.getElementById('live').textContent === 'live'`, 5*time.Second)
-	b.screenshot(t, "overview-signed-in")
+			b.run(t, "open overview", chromedp.Navigate(g.httpURL()+"/#/overview"))
+			b.waitJS(t, "sign-in dialog", `document.getElementById('login').open`, 5*time.Second)
+			b.screenshot(t, "login")
+			b.run(t, "sign in", chromedp.SendKeys("#login-token", "wrong-token-wrong-token"), chromedp.Click("#login-submit"))
+			b.waitJS(t, "rejected", `document.getElementById('login').open && document.getElementById('login-msg').textContent.includes('rejected')`, 5*time.Second)
+			metrics := newMetricsReader(t, g.httpURL(), "127.0.0.2")
+			metrics.auth = "Bearer " + token
+			if n := metrics.value(t, "borda_http_auth_failures_total", "reason", "bad_token"); n != 1 {
+				t.Errorf("one wrong token counted %v failures, want 1", n)
+			}
+			b.eval(t, "fill in", fmt.Sprintf(`[['login-token', %q], ['login-user', %q], ['login-pass', %q]].forEach(([id, v]) => { document.getElementById(id).value = v; })`,
+				tt.token, tt.user, tt.password))
+			b.run(t, "sign in again", chromedp.Click("#login-submit"))
+			b.waitJS(t, "overview after sign-in", `(c => c && c.textContent.includes('Broker'))(document.getElementById('overview-cards'))`, 5*time.Second)
+			b.waitJS(t, "live stream with credentials", `document.getElementById('live').textContent === 'live'`, 5*time.Second)
+			b.screenshot(t, "overview-signed-in")
+		})
+	}
 }
 
 // TestDashboardBrowser10kDevices: with 10,000 devices the devices page

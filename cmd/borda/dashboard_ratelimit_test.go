@@ -121,8 +121,9 @@ func keepPublishing(t *testing.T, c mqtt3.Client, device string, every time.Dura
 
 // metricsReader reads a gateway's /metrics from its own source address.
 type metricsReader struct {
-	url string
-	c   *http.Client
+	url  string
+	c    *http.Client
+	auth string // Authorization header, when reads need credentials
 }
 
 func newMetricsReader(t *testing.T, base, ip string) *metricsReader {
@@ -135,7 +136,14 @@ func newMetricsReader(t *testing.T, base, ip string) *metricsReader {
 // gatherer scrapes once per Gather.
 func (m *metricsReader) gatherer() prometheus.Gatherer {
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		resp, err := m.c.Get(m.url)
+		req, err := http.NewRequest(http.MethodGet, m.url, nil)
+		if err != nil {
+			return nil, fmt.Errorf("scrape: %w", err)
+		}
+		if m.auth != "" {
+			req.Header.Set("Authorization", m.auth)
+		}
+		resp, err := m.c.Do(req)
 		if err != nil {
 			return nil, fmt.Errorf("scrape: %w", err)
 		}

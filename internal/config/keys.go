@@ -54,7 +54,13 @@ func walk(n *yaml.Node, t reflect.Type, path string) []string {
 	return nil
 }
 
+// kindNamer is a setting type that names its accepted values.
+type kindNamer interface{ YAMLKind() string }
+
 func typeName(t reflect.Type) string {
+	if k, ok := reflect.New(t).Interface().(kindNamer); ok {
+		return k.YAMLKind()
+	}
 	switch {
 	case t == reflect.TypeOf(time.Duration(0)):
 		return "duration (like 90s, 15m, 24h)"

@@ -48,12 +48,15 @@ type AuthConfig struct {
 	// Protected lists "METHOD /path" or "/path" (every method) prefixes that
 	// always require credentials.
 	Protected []string `yaml:"protected"`
-	// PublicRead serves every request not in Protected without
-	// credentials. When false, every request needs credentials except
-	// those in Public.
-	PublicRead bool `yaml:"public_read"`
-	// Public lists requests that never need credentials when PublicRead is
-	// false (health checks).
+	// PublicRead decides whether requests not in Protected need
+	// credentials: auto (default) serves them publicly while no tokens or
+	// users are configured and requires credentials once any are; true
+	// always serves them publicly; false always requires credentials.
+	// Public and the dashboard shell (httpguard.Deps.Static) never need
+	// them.
+	PublicRead PublicRead `yaml:"public_read"`
+	// Public lists requests that never need credentials, whatever
+	// PublicRead says (health checks).
 	Public []string `yaml:"public"`
 	// LoopbackWithoutCredentials lets protected requests from loopback
 	// through while no tokens or users are configured (zero-config first
@@ -85,7 +88,8 @@ const (
 
 // DefaultConfig limits each IP to 100 requests per 60 s (loopback exempt),
 // bodies to 25 MB (the write API's own limit after decompression), and
-// protects the write and admin endpoints; reads are public.
+// protects the write and admin endpoints; reads are public until tokens or
+// users are configured (public_read: auto).
 func DefaultConfig() Config {
 	return Config{
 		RateLimit: RateLimitConfig{Enabled: true, Requests: 100, Period: time.Minute, Burst: 100,
@@ -95,7 +99,7 @@ func DefaultConfig() Config {
 			Protected: []string{"/write", "/api/v2/write", "/-/reload", "/api/v1/bans", "/api/v1/admin",
 				"POST /api/v1/alerts", "PUT /api/v1/alerts", "PATCH /api/v1/alerts", "DELETE /api/v1/alerts",
 				"/debug/pprof"},
-			PublicRead:                 true,
+			PublicRead:                 PublicReadAuto,
 			Public:                     []string{"GET /healthz", "GET /readyz"},
 			LoopbackWithoutCredentials: true,
 		},
@@ -149,6 +153,9 @@ func (c Config) Validate() error {
 func (a AuthConfig) validate() []error {
 	var errs []error
 	add := func(format string, x ...any) { errs = append(errs, fmt.Errorf(format, x...)) }
+	if err := a.PublicRead.valid(); err != nil {
+		add("auth.public_read: %w", err)
+	}
 	for i, t := range a.Tokens {
 		if len(t) < minTokenLen {
 			add("auth.tokens[%d]: must be at least %d characters", i, minTokenLen)

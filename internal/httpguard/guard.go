@@ -40,6 +40,7 @@ type Guard struct {
 	protected []rule
 	public    []rule
 	static    []rule
+	openReads bool // requests not protected need no credentials (auth.public_read resolved)
 	m         *metrics
 }
 
@@ -77,6 +78,11 @@ func New(cfg Config, deps Deps) (*Guard, error) {
 		return nil, fmt.Errorf("httpguard: %w", err)
 	}
 	g.m = m
+	g.openReads = cfg.Auth.PublicRead.public(!g.creds.empty())
+	if !g.openReads {
+		g.log.Info("HTTP reads need credentials except health checks and the dashboard's page",
+			"public_read", string(cfg.Auth.PublicRead), "public", cfg.Auth.Public)
+	}
 	if g.creds.empty() {
 		where := "from nowhere"
 		if cfg.Auth.LoopbackWithoutCredentials {
@@ -147,7 +153,7 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request, ip netip.Addr) boo
 // authorize checks credentials where the rules require them.
 func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, ip netip.Addr) bool {
 	p := requestPath(r)
-	needed := anyMatches(g.protected, r.Method, p) || (!g.cfg.Auth.PublicRead && !anyMatches(g.public, r.Method, p))
+	needed := anyMatches(g.protected, r.Method, p) || (!g.openReads && !anyMatches(g.public, r.Method, p))
 	if !needed {
 		return true
 	}

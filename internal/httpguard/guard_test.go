@@ -29,6 +29,8 @@ func basic(user, pass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
 
+// TestAuthRules: the protected list with public reads (public_read: true;
+// TestPublicReadModes covers auto and false).
 func TestAuthRules(t *testing.T) {
 	e := newEnv(t, testConfig())
 	const remote = "192.0.2.10:40000"
@@ -137,7 +139,7 @@ func TestSecretsAreNeverLogged(t *testing.T) {
 
 func TestPrivateReads(t *testing.T) {
 	cfg := testConfig()
-	cfg.Auth.PublicRead = false
+	cfg.Auth.PublicRead = PublicReadOff
 	e := newEnv(t, cfg)
 	for path, want := range map[string]int{"/api/v1/query": 401, "/metrics": 401, "/healthz": 200, "/readyz": 200} {
 		if w := e.call("GET", path, "192.0.2.40:1", "", nil); w.Code != want {

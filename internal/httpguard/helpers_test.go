@@ -30,13 +30,15 @@ const (
 	testPassword = "pa55word-xyz"
 )
 
-// testConfig is the default with credentials and no rate-limit allow list
-// (tests come from loopback).
+// testConfig is the default with credentials, public reads (auto would
+// close them; TestPublicReadModes covers that) and no rate-limit allow
+// list (tests come from loopback).
 func testConfig() Config {
 	c := DefaultConfig()
 	c.RateLimit.AllowList = nil
 	c.Auth.Tokens = []Secret{testToken}
 	c.Auth.Users = []User{{Username: testUser, Password: testPassword}}
+	c.Auth.PublicRead = PublicReadOn
 	return c
 }
 

@@ -16,7 +16,7 @@ import (
 func TestStaticRoutes(t *testing.T) {
 	cfg := testConfig()
 	cfg.RateLimit.Requests, cfg.RateLimit.Burst = 3, 3
-	cfg.Auth.PublicRead = false
+	cfg.Auth.PublicRead = PublicReadOff
 	e := newEnv(t, cfg, "GET /{$}", "GET /index.html{$}", "GET /ui")
 	const ip = "192.0.2.60:1"
 	for i := range 20 {
