@@ -55,7 +55,9 @@ func (g *gateway) registerVision(w *web.Server) {
 // them, as readings, through the ingest pipeline: rules see them and the
 // store keeps them (cameras_detection_confidence, _inference_ms,
 // _frame_age_ms with labels device_id, label, location). It runs on
-// vision's own delivery goroutine, never a worker's or the broker's.
+// vision's own delivery goroutine, never a worker's or the broker's; the
+// time it takes counts in borda_vision_frame_age_seconds, while a
+// detection's frame_age_ms is the frame's age when handed to it.
 type visionSink struct {
 	g   *gateway
 	log *slog.Logger // rate-limited
