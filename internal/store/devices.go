@@ -15,6 +15,7 @@ import (
 // Labels that identify a device (see the ingest's default mapping).
 const (
 	labelDeviceID   = "device_id"
+	labelNode       = "node" // set by collectors (fleet): the gateway a reading came from
 	labelDeviceType = "device_type"
 )
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -16,6 +17,7 @@ import (
 // deviceJSON is one entry of /api/v1/devices.
 type deviceJSON struct {
 	DeviceID   string                `json:"device_id"`
+	Node       string                `json:"node,omitempty"` // the gateway it came from (collectors); also in labels
 	DeviceType string                `json:"device_type,omitempty"`
 	LastSeen   time.Time             `json:"last_seen"`
 	Labels     map[string]string     `json:"labels"`
@@ -158,6 +160,7 @@ func (s *Store) devicesAPI(r *http.Request) (any, error) {
 // deviceSnap is a copy of one device's index entries taken under the lock.
 type deviceSnap struct {
 	id     string
+	node   string // the node label of its series ("" without)
 	lastT  int64
 	picks  []pick            // the newest selected series of each metric name
 	common map[string]string // labels shared by all selected series
@@ -184,43 +187,66 @@ func (ix *deviceIndex) snapshot(f *deviceFilter, mint int64) (out []deviceSnap, 
 		}
 		slices.Sort(ids)
 	}
-	byName := map[string]int{} // metric name → index in picks, reused
 	for _, id := range ids {
 		d := ix.devices[id]
 		if d == nil {
 			continue
 		}
-		clear(byName)
-		snap := deviceSnap{id: id, lastT: math.MinInt64}
-		for _, e := range d.series {
-			if e.t < mint {
-				continue // no sample yet, or deleted by retention
+		for _, snap := range d.snapshots(f, mint) {
+			if f.limit > 0 && len(out) == f.limit {
+				return out, true
 			}
-			snap.lastT = max(snap.lastT, e.t)
-			if !f.matchSeries(e.lset) {
-				continue
-			}
-			snap.intersect(e.lset)
-			name := e.lset.Get(labels.MetricName)
-			i, ok := byName[name]
-			if !ok {
-				byName[name] = len(snap.picks)
-				snap.picks = append(snap.picks, pick{name: name, lset: e.lset, t: e.t, v: e.v})
-				continue
-			}
-			if p := &snap.picks[i]; e.t > p.t || (e.t == p.t && labels.Compare(e.lset, p.lset) < 0) {
-				*p = pick{name: name, lset: e.lset, t: e.t, v: e.v}
-			}
+			out = append(out, snap)
 		}
-		if len(snap.picks) == 0 || snap.lastT < f.after || snap.lastT > f.before {
-			continue
-		}
-		if f.limit > 0 && len(out) == f.limit {
-			return out, true
-		}
-		out = append(out, snap)
 	}
 	return out, false
+}
+
+// snapshots copies out the device's series passing f: one snapshot per
+// value of the node label, so that devices of different gateways that
+// share a device_id (a collector's view of a fleet) are listed apart.
+// Sorted by node; a device without node labels gives one.
+func (d *deviceRec) snapshots(f *deviceFilter, mint int64) []deviceSnap {
+	var snaps []deviceSnap
+	byNode := map[string]int{}
+	byName := []map[string]int{} // per snapshot: metric name → index in picks
+	for _, e := range d.series {
+		if e.t < mint {
+			continue // no sample yet, or deleted by retention
+		}
+		node := e.lset.Get(labelNode)
+		k, ok := byNode[node]
+		if !ok {
+			k = len(snaps)
+			byNode[node] = k
+			snaps = append(snaps, deviceSnap{id: d.id, node: node, lastT: math.MinInt64})
+			byName = append(byName, map[string]int{})
+		}
+		snap := &snaps[k]
+		snap.lastT = max(snap.lastT, e.t)
+		if f.matchSeries(e.lset) {
+			snap.add(byName[k], e)
+		}
+	}
+	slices.SortFunc(snaps, func(a, b deviceSnap) int { return strings.Compare(a.node, b.node) })
+	return slices.DeleteFunc(snaps, func(s deviceSnap) bool {
+		return len(s.picks) == 0 || s.lastT < f.after || s.lastT > f.before
+	})
+}
+
+// add keeps e if it is the newest selected series of its metric name.
+func (d *deviceSnap) add(byName map[string]int, e *latest) {
+	d.intersect(e.lset)
+	name := e.lset.Get(labels.MetricName)
+	i, ok := byName[name]
+	if !ok {
+		byName[name] = len(d.picks)
+		d.picks = append(d.picks, pick{name: name, lset: e.lset, t: e.t, v: e.v})
+		return
+	}
+	if p := &d.picks[i]; e.t > p.t || (e.t == p.t && labels.Compare(e.lset, p.lset) < 0) {
+		*p = pick{name: name, lset: e.lset, t: e.t, v: e.v}
+	}
 }
 
 // intersect narrows the common labels down to those of lset.
@@ -249,6 +275,7 @@ func (d *deviceSnap) toJSON() deviceJSON {
 	common := d.common
 	out := deviceJSON{
 		DeviceID: d.id,
+		Node:     d.node,
 		LastSeen: time.UnixMilli(d.lastT).UTC(),
 		Metrics:  make(map[string]metricJSON, len(d.picks)),
 	}

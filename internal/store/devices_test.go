@@ -505,3 +505,45 @@ func gatherValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	return sum
 }
+
+// A collector stores the same device_id from several gateways (node
+// label): each gateway's device is listed on its own, with its own latest
+// values; the limit counts entries.
+func TestDevicesSplitByNode(t *testing.T) {
+	s, _, _ := startStore(t, DefaultConfig(), t.TempDir())
+	at := time.Now().Truncate(time.Second).Add(-time.Minute)
+	mustAppend(t, s,
+		point("sensors_temperature", at, tags("device_id", "s1", "device_type", "sensors", "node", "edge-a"), "value", 20),
+		point("sensors_temperature", at.Add(time.Second), tags("device_id", "s1", "device_type", "sensors", "node", "edge-b"), "value", 30),
+		point("sensors_temperature", at, tags("device_id", "s2", "device_type", "sensors"), "value", 5),
+	)
+	type row struct {
+		DeviceID string            `json:"device_id"`
+		Node     string            `json:"node"`
+		Metrics  map[string]metOut `json:"metrics"`
+		Labels   map[string]string `json:"labels"`
+	}
+	get := func(params string) []row {
+		t.Helper()
+		_, _, body := getDevices(t, s.Handler(), http.MethodGet, params)
+		var resp struct{ Data []row }
+		if err := json.Unmarshal([]byte(body), &resp); err != nil {
+			t.Fatal(err)
+		}
+		return resp.Data
+	}
+	got := get("")
+	var desc []string
+	for _, r := range got {
+		desc = append(desc, fmt.Sprintf("%s@%s=%v/%s", r.DeviceID, r.Node, r.Metrics["sensors_temperature"].Value, r.Labels["node"]))
+	}
+	if want := "s1@edge-a=20/edge-a s1@edge-b=30/edge-b s2@=5/"; strings.Join(desc, " ") != want {
+		t.Fatalf("devices %q, want %q", strings.Join(desc, " "), want)
+	}
+	if n := len(get("device_id=s1&limit=1")); n != 1 {
+		t.Fatalf("limit=1 gave %d entries", n)
+	}
+	if n := len(get(url.Values{"match[]": {`{node="edge-b"}`}}.Encode())); n != 1 {
+		t.Fatalf("match node=edge-b gave %d entries", n)
+	}
+}
