@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -62,14 +60,7 @@ func TestAttachedBrokerRulesStoreAndBridge(t *testing.T) {
 		return false
 	})
 	testkit.Eventually(t, 10*time.Second, "reading stored", func() bool {
-		body := httpGet(t, g.httpURL()+"/api/v1/query?"+url.Values{"query": {`sensors_temperature{device_id="s1"}`}}.Encode(), 200)
-		var res struct {
-			Data struct {
-				Result []struct {
-					Value [2]any `json:"value"`
-				} `json:"result"`
-			} `json:"data"`
-		}
-		return json.Unmarshal([]byte(body), &res) == nil && len(res.Data.Result) == 1 && res.Data.Result[0].Value[1] == "85"
+		res := promQuery(t, g, `sensors_temperature{device_id="s1"}`)
+		return len(res) == 1 && res[0].Value[1] == "85"
 	})
 }

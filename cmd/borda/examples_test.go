@@ -228,19 +228,25 @@ func tally(t *testing.T, rec *received) (map[string]int, []string) {
 	return types, commands
 }
 
-// promQuery returns the result vector of an instant query.
-func promQuery(t *testing.T, g *testGateway, q string) []struct {
+// sample is one element of an instant query's result vector.
+type sample struct {
 	Metric map[string]string `json:"metric"`
 	Value  []any             `json:"value"`
-} {
+}
+
+// promQuery returns the result vector of an instant query.
+func promQuery(t *testing.T, g *testGateway, q string) []sample {
 	t.Helper()
-	body := httpGet(t, g.httpURL()+"/api/v1/query?query="+url.QueryEscape(q), http.StatusOK)
+	return promQueryAt(t, g.httpURL(), q)
+}
+
+// promQueryAt runs an instant query against the borda at baseURL.
+func promQueryAt(t testing.TB, baseURL, q string) []sample {
+	t.Helper()
+	body := httpGet(t, baseURL+"/api/v1/query?query="+url.QueryEscape(q), http.StatusOK)
 	var res struct {
 		Data struct {
-			Result []struct {
-				Metric map[string]string `json:"metric"`
-				Value  []any             `json:"value"`
-			} `json:"result"`
+			Result []sample `json:"result"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal([]byte(body), &res); err != nil {

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/url"
 	"strconv"
 	"testing"
 	"time"
@@ -81,18 +79,10 @@ func benchFleet(b *testing.B, collectors, perEdge int) {
 // hour (0 when there are none).
 func countSamples(t testing.TB, baseURL, selector string) float64 {
 	t.Helper()
-	q := url.Values{"query": {"sum(count_over_time(" + selector + "[1h]))"}}
-	body := httpGet(t, baseURL+"/api/v1/query?"+q.Encode(), 200)
-	var res struct {
-		Data struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal([]byte(body), &res); err != nil || len(res.Data.Result) == 0 {
+	res := promQueryAt(t, baseURL, "sum(count_over_time("+selector+"[1h]))")
+	if len(res) == 0 || len(res[0].Value) != 2 {
 		return 0
 	}
-	v, _ := strconv.ParseFloat(fmt.Sprint(res.Data.Result[0].Value[1]), 64)
+	v, _ := strconv.ParseFloat(fmt.Sprint(res[0].Value[1]), 64)
 	return v
 }

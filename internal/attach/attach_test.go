@@ -56,8 +56,14 @@ func (r *recorder) refuse(on bool) { r.mu.Lock(); r.refusing = on; r.mu.Unlock()
 
 func startClient(t *testing.T, cfg Config, ing Ingester) (*Client, func()) {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	c, err := New(cfg, Deps{Registry: reg, Ingest: ing, Node: "test"})
+	return startClientWith(t, cfg, Deps{Ingest: ing})
+}
+
+// startClientWith runs a client with d (a fresh registry, node "test").
+func startClientWith(t *testing.T, cfg Config, d Deps) (*Client, func()) {
+	t.Helper()
+	d.Registry, d.Node = prometheus.NewRegistry(), "test"
+	c, err := New(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,18 +207,7 @@ func TestActionsQueuedUntilBrokerIsBack(t *testing.T) {
 	dir := t.TempDir()
 	start := func() (*Client, func()) {
 		t.Helper()
-		reg := prometheus.NewRegistry()
-		c, err := New(cfg, Deps{Registry: reg, Ingest: &recorder{}, Node: "test", DataDir: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- c.Run(ctx) }()
-		var once sync.Once
-		stop := func() { once.Do(func() { cancel(); <-done }) }
-		t.Cleanup(stop)
-		return c, stop
+		return startClientWith(t, cfg, Deps{Ingest: &recorder{}, DataDir: dir})
 	}
 	c, stop := start()
 	testkit.Eventually(t, 10*time.Second, "connected", c.Connected)
