@@ -8,6 +8,7 @@ import (
 
 	"github.com/borda-edge/borda/internal/dashboard"
 	"github.com/borda-edge/borda/internal/store"
+	"github.com/borda-edge/borda/internal/vision"
 	"github.com/borda-edge/borda/internal/web"
 )
 
@@ -24,6 +25,9 @@ func (g *gateway) registerDashboard(w *web.Server, base *slog.Logger, reg *prome
 	}
 	if g.recent != nil { // vision on: the Cameras page lists the latest detections
 		deps.Detections = g.recent
+	}
+	if g.vision != nil { // and says why vision or a camera is down
+		deps.Vision = visionState{g.vision}
 	}
 	d, err := dashboard.New(deps)
 	if err != nil { // only a duplicate metric registration: keep serving without it
@@ -51,4 +55,18 @@ func (s storeDevices) Devices() ([]dashboard.Device, error) {
 		out[i] = dashboard.Device{ID: d.ID, Type: d.Type, LastSeen: d.LastSeen, Labels: d.Labels, Metrics: m}
 	}
 	return out, nil
+}
+
+// visionState reports the vision pipeline's health to the dashboard.
+type visionState struct{ p *vision.Pipeline }
+
+func (v visionState) VisionState() dashboard.VisionState {
+	st := v.p.Stats()
+	out := dashboard.VisionState{Up: st.Up, Error: st.Error, CameraErrors: map[string]string{}}
+	for _, c := range st.Cameras {
+		if c.LastError != "" {
+			out.CameraErrors[c.ID] = c.LastError
+		}
+	}
+	return out
 }

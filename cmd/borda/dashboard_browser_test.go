@@ -83,6 +83,18 @@ func (b *browser) eval(t *testing.T, what, js string) {
 	}
 }
 
+// evalInt runs JavaScript in the page and returns its number.
+func (b *browser) evalInt(t *testing.T, what, js string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](js))
+	if err != nil {
+		b.fatal(t, what, err)
+	}
+	return n
+}
+
 // run runs actions with a time limit.
 func (b *browser) run(t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()

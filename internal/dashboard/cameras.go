@@ -19,6 +19,8 @@ type Camera struct {
 	FPSProcessed float64     `json:"fps_processed"`
 	FPSDropped   float64     `json:"fps_dropped"`
 	Inference    float64     `json:"inference_seconds"` // recent average latency
+	SourceUp     bool        `json:"source_up"`         // the camera delivers frames
+	Error        string      `json:"error,omitempty"`   // the source's last error while it is down
 	Detections   []Detection `json:"detections"`        // newest first
 	// Counts are detections since start by label (from the metrics).
 	Counts map[string]float64 `json:"counts,omitempty"`
@@ -33,16 +35,18 @@ type Detection struct {
 
 // camerasJSON is the data of GET /api/v1/dashboard/cameras.
 type camerasJSON struct {
-	Enabled bool     `json:"enabled"`
-	Cameras []Camera `json:"cameras"`
+	Enabled bool          `json:"enabled"` // vision is configured
+	Vision  *VisionStatus `json:"vision"`  // its health (null when off)
+	Cameras []Camera      `json:"cameras"`
 }
 
 func (d *Dashboard) serveCameras(w http.ResponseWriter, _ *http.Request) {
-	cams := append([]Camera{}, d.overvw.get().Cameras...) // the vision metrics, when there are any
+	o := d.overvw.get()
+	cams := append([]Camera{}, o.Cameras...) // the vision metrics, when there are any
 	if d.deps.Detections != nil {
 		for i := range cams {
 			cams[i].Detections = d.deps.Detections.Recent(cams[i].Name, 20)
 		}
 	}
-	writeData(w, camerasJSON{Enabled: len(cams) > 0 || d.overvw.get().Cameras != nil, Cameras: cams})
+	writeData(w, camerasJSON{Enabled: o.Vision != nil, Vision: o.Vision, Cameras: cams})
 }

@@ -38,9 +38,11 @@ type Deps struct {
 	Devices  DeviceSource
 	// Detections: the latest detections per camera (nil: counts only).
 	Detections DetectionSource
-	Info       Info
-	DataDir    string           // disk usage when netmon is off
-	Now        func() time.Time // time.Now if nil
+	// Vision: why vision is not running (nil: the page says only that).
+	Vision  VisionSource
+	Info    Info
+	DataDir string           // disk usage when netmon is off
+	Now     func() time.Time // time.Now if nil
 	// Interval is the live stream's update period (default 500 ms): at
 	// most 1/Interval updates per second per page.
 	Interval time.Duration
@@ -78,7 +80,7 @@ func New(deps Deps) (*Dashboard, error) {
 		return nil, err
 	}
 	d := &Dashboard{deps: deps, log: deps.Logger, assets: set,
-		overvw: &collector{gatherer: deps.Gatherer, info: deps.Info, dataDir: deps.DataDir,
+		overvw: &collector{gatherer: deps.Gatherer, vision: deps.Vision, info: deps.Info, dataDir: deps.DataDir,
 			now: deps.Now, interval: deps.Interval},
 		clients: prometheus.NewGauge(prometheus.GaugeOpts{Name: "borda_dashboard_stream_clients",
 			Help: "Dashboard pages connected to the live stream."}),

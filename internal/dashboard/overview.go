@@ -13,20 +13,20 @@ import (
 // stream. Sections whose component is not running are nil (JSON null) and
 // the page shows them as "off".
 type Overview struct {
-	Node      string      `json:"node"`
-	Version   string      `json:"version"`
-	Started   time.Time   `json:"started"`
-	Uptime    float64     `json:"uptime_seconds"`
-	Time      time.Time   `json:"time"`
-	Broker    BrokerStats `json:"broker"`
-	Ingest    IngestStats `json:"ingest"`
-	Devices   float64     `json:"devices"`
-	Alerts    AlertStats  `json:"alerts"`
-	Uplink    []Output    `json:"uplink"` // nil: no uplink outputs
-	Links     []Link      `json:"links"`  // nil: netmon off
-	Online    *float64    `json:"online"` // netmon's verdict, nil when off
-	Resources Resources   `json:"resources"`
-	Vision    bool        `json:"vision"` // vision metrics present
+	Node      string        `json:"node"`
+	Version   string        `json:"version"`
+	Started   time.Time     `json:"started"`
+	Uptime    float64       `json:"uptime_seconds"`
+	Time      time.Time     `json:"time"`
+	Broker    BrokerStats   `json:"broker"`
+	Ingest    IngestStats   `json:"ingest"`
+	Devices   float64       `json:"devices"`
+	Alerts    AlertStats    `json:"alerts"`
+	Uplink    []Output      `json:"uplink"` // nil: no uplink outputs
+	Links     []Link        `json:"links"`  // nil: netmon off
+	Online    *float64      `json:"online"` // netmon's verdict, nil when off
+	Resources Resources     `json:"resources"`
+	Vision    *VisionStatus `json:"vision"` // nil: vision not configured
 	// Cameras are the vision pipeline's figures from its metrics (nil
 	// without vision).
 	Cameras []Camera `json:"cameras"`
@@ -111,6 +111,7 @@ type counterPoint struct {
 // however many pages ask (the stream's throttle).
 type collector struct {
 	gatherer prometheus.Gatherer
+	vision   VisionSource // nil: vision's health from its metrics only
 	info     Info
 	dataDir  string
 	now      func() time.Time
@@ -137,7 +138,14 @@ func (c *collector) get() *Overview {
 		Uptime: now.Sub(c.info.Started).Seconds(), Time: now.UTC()}
 	fillOverview(o, s, rates)
 	o.Resources = c.resources(s, rates[4])
+	var vs *VisionState
+	if c.vision != nil {
+		v := c.vision.VisionState()
+		vs = &v
+	}
+	o.Vision = visionStatus(s, vs)
 	o.Cameras = c.cams.update(now, s)
+	cameraHealth(o.Cameras, s, vs)
 	c.last, c.lastAt = o, now
 	return o
 }
@@ -176,12 +184,6 @@ func fillOverview(o *Overview, s snapshot, rates []float64) {
 	o.Uplink = outputs(s)
 	o.Links = links(s)
 	o.Online = s.opt("borda_netmon_online")
-	for name := range s {
-		if len(name) > len("borda_vision_") && name[:len("borda_vision_")] == "borda_vision_" {
-			o.Vision = true
-			break
-		}
-	}
 }
 
 func outputs(s snapshot) []Output {

@@ -49,7 +49,7 @@ func TestOverview(t *testing.T) {
 	c := &collector{gatherer: reg, info: Info{Node: "n1", Version: "v1", Started: started},
 		dataDir: t.TempDir(), now: clock.Now, interval: 500 * time.Millisecond}
 	o := c.get()
-	if o.Node != "n1" || o.Uptime != 3600 || o.Broker.Clients != 3 || !o.Vision {
+	if o.Node != "n1" || o.Uptime != 3600 || o.Broker.Clients != 3 || o.Vision == nil {
 		t.Errorf("overview %+v", o)
 	}
 	wantOut := []Output{{Name: "cloud", Connected: true, Backlog: 42}, {Name: "influx", Backlog: 7}}
@@ -79,7 +79,7 @@ func TestOverview(t *testing.T) {
 func TestOverviewWithoutComponents(t *testing.T) {
 	c := &collector{gatherer: prometheus.NewRegistry(), now: time.Now, interval: time.Second}
 	o := c.get()
-	if o.Uplink != nil || o.Links != nil || o.Online != nil || o.Vision || o.Resources.CPU != nil {
+	if o.Uplink != nil || o.Links != nil || o.Online != nil || o.Vision != nil || o.Resources.CPU != nil {
 		t.Errorf("absent components must be null: %s", mustJSON(t, o))
 	}
 }

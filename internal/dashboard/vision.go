@@ -1,11 +1,34 @@
 package dashboard
 
 import (
+	"strings"
 	"time"
 )
 
+// VisionSource reports why vision is not running (nil: its metrics only
+// tell up or down).
+type VisionSource interface {
+	VisionState() VisionState
+}
+
+// VisionState is the vision pipeline's health as its component knows it.
+type VisionState struct {
+	Up           bool
+	Error        string            // why it is not running (the ONNX Runtime library or model missing, ...)
+	CameraErrors map[string]string // a camera's last source error, by camera
+}
+
+// VisionStatus is vision's health on the Overview and Cameras pages; nil
+// (JSON null) when vision is not configured.
+type VisionStatus struct {
+	Up    bool   `json:"up"`              // the model is loaded and the workers run
+	Error string `json:"error,omitempty"` // why not
+}
+
 // Vision metrics (internal/vision), by camera label.
 const (
+	visUp        = "borda_vision_up"
+	visSourceUp  = "borda_vision_source_up"
 	visFrames    = "borda_vision_frames_total"
 	visProcessed = "borda_vision_frames_processed_total"
 	visDropped   = "borda_vision_frames_dropped_total"
@@ -64,4 +87,48 @@ func (r *cameraRates) update(now time.Time, s snapshot) []Camera {
 		out[i] = c
 	}
 	return out
+}
+
+// visionStatus is vision's health: nil without vision metrics, else up
+// from borda_vision_up and the reason from vs (nil: no VisionSource).
+func visionStatus(s snapshot, vs *VisionState) *VisionStatus {
+	if !hasPrefix(s, "borda_vision_") {
+		return nil
+	}
+	st := &VisionStatus{Up: s.sum(visUp) > 0}
+	if vs != nil {
+		st.Up = st.Up && vs.Up
+		if !st.Up {
+			st.Error = vs.Error
+		}
+	}
+	if !st.Up && st.Error == "" {
+		st.Error = "vision is not running (borda_vision_up is 0): see borda's log"
+	}
+	return st
+}
+
+// cameraHealth fills each camera's source state: up from its metric, the
+// last error from vs.
+func cameraHealth(cams []Camera, s snapshot, vs *VisionState) {
+	up := s.by(visSourceUp, "camera")
+	var errs map[string]string
+	if vs != nil {
+		errs = vs.CameraErrors
+	}
+	for i := range cams {
+		cams[i].SourceUp = up[cams[i].Name] > 0
+		if !cams[i].SourceUp {
+			cams[i].Error = errs[cams[i].Name]
+		}
+	}
+}
+
+func hasPrefix(s snapshot, prefix string) bool {
+	for name := range s {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
 }

@@ -8,6 +8,7 @@
     const dets = (c.detections || []).slice(0, 20).map(d => el('tr', {},
       el('td', {}, new Date(d.timestamp).toLocaleTimeString()), el('td', {}, d.label), el('td', { class: 'num' }, num(d.confidence * 100, 0) + ' %')));
     return el('div', { class: 'card', 'data-camera': c.name }, el('h3', {}, c.name),
+      c.source_up ? null : el('p', { class: 'bad camera-down' }, 'source down' + (c.error ? ': ' + c.error : '')),
       el('dl', { class: 'kv' }, el('dt', {}, 'fps in'), el('dd', {}, num(c.fps_in, 1)), el('dt', {}, 'fps processed'), el('dd', {}, num(c.fps_processed, 1)),
         el('dt', {}, 'fps dropped'), el('dd', { class: c.fps_dropped > 0 ? 'warn' : '' }, num(c.fps_dropped, 1)),
         el('dt', {}, 'inference'), el('dd', {}, num(c.inference_seconds * 1000, 1) + ' ms')),
@@ -35,7 +36,10 @@
       const d = await B.api('/api/v1/dashboard/cameras');
       if (left) return false;
       if (!d.enabled) { body.replaceChildren(el('p', { class: 'muted', id: 'vision-off' }, 'vision off: no camera pipeline is configured on this node')); return false; }
-      body.replaceChildren(d.cameras.length ? el('div', { class: 'cards' }, d.cameras.map(camera)) : el('p', { class: 'muted' }, 'no cameras'));
+      const down = d.vision && !d.vision.up
+        ? el('div', { class: 'error', id: 'vision-error', role: 'alert' }, 'vision is not running: ' + d.vision.error) : null;
+      body.replaceChildren(...[down, d.cameras.length ? el('div', { class: 'cards' }, d.cameras.map(camera))
+        : el('p', { class: 'muted' }, down ? 'no camera figures while vision is down' : 'no cameras')].filter(Boolean));
       return true;
     }
     const { every, maxBackoff } = B.camerasPoll;

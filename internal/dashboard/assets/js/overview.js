@@ -49,15 +49,24 @@
       card('Alerts', [['firing', num(o.alerts.firing, 0), o.alerts.firing ? 'bad' : 'ok'], ['events', num(o.alerts.events_total, 0)]],
         el('a', { href: '#/alerts' }, 'see alerts')),
       uplinkCard(o), linksCard(o), resourcesCard(o),
-      card('Vision', [['status', o.vision ? 'on' : 'vision off', o.vision ? 'ok' : 'muted']], el('a', { href: '#/cameras' }, 'see cameras'))));
+      visionCard(o)));
+  }
+  function visionCard(o) {
+    const v = o.vision, link = el('a', { href: '#/cameras' }, 'see cameras');
+    if (!v) return card('Vision', [['status', 'vision off', 'muted']], link);
+    if (!v.up) return card('Vision', [['status', 'not running', 'bad']], el('div', {}, el('p', { class: 'bad', id: 'vision-error' }, v.error), link));
+    const cams = o.cameras || [], down = cams.filter(c => !c.source_up).length;
+    return card('Vision', [['status', 'on', 'ok'], ['cameras', num(cams.length, 0) + (down ? ` (${down} down)` : ''), down ? 'bad' : ''],
+      ['fps processed', num(cams.reduce((n, c) => n + c.fps_processed, 0), 1)]], link);
   }
 
   B.pages.overview = function (root) {
     root.replaceChildren(el('h2', {}, 'Overview'), el('p', { class: 'muted' }, 'loading…'));
-    const draw = B.throttle(() => B.overview && render(root, B.overview), 500);
+    let left = false; // a draw due after the page was left must not paint over the next page
+    const draw = B.throttle(() => !left && B.overview && render(root, B.overview), 500);
     B.guard('overview', async () => { await B.ensureOverview(); draw(); });
     const off = B.onOverview(draw);
     const timer = setInterval(draw, 5000); // uptime ticks without new data
-    return () => { off(); clearInterval(timer); };
+    return () => { left = true; off(); clearInterval(timer); };
   };
 })();
