@@ -5,17 +5,24 @@
 (function () {
   const { el, num } = B;
 
+  // when is the time of day for today's alerts, else date and time.
+  function when(ts) {
+    const d = new Date(ts);
+    return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
+  }
+
+  // On a phone the state column is hidden; firing rows keep a red edge.
   function table(id, alerts, empty) {
-    const rows = alerts.map(a => el('tr', { 'data-alert': a.id },
-      el('td', { title: a.timestamp }, new Date(a.timestamp).toLocaleString()),
-      el('td', {}, el('span', { class: 'badge ' + (a.state === 'firing' ? 'bad' : 'ok') }, a.state)),
+    const rows = alerts.map(a => el('tr', { 'data-alert': a.id, class: a.state === 'firing' ? 'firing' : '' },
+      el('td', { title: a.timestamp }, when(a.timestamp)),
+      el('td', { class: 'hide-sm' }, el('span', { class: 'badge ' + (a.state === 'firing' ? 'bad' : 'ok') }, a.state)),
       el('td', { class: 'sev-' + (a.severity || '').toLowerCase() }, a.severity),
-      el('td', {}, a.type),
+      el('td', { class: 'wrap' }, a.type),
       el('td', {}, a.device_id ? el('a', { href: '#/device/' + encodeURIComponent(a.device_id) }, a.device_id) : '–'),
       el('td', { class: 'num' }, a.value === null ? '–' : num(a.value)),
       el('td', { class: 'hide-sm' }, a.message || a.rule)));
     return el('table', { id }, el('thead', {}, el('tr', {}, ['time', 'state', 'severity', 'type', 'device', 'value', 'message']
-      .map((h, i) => el('th', { class: i === 6 ? 'hide-sm' : '' }, h)))),
+      .map((h, i) => el('th', { class: i === 6 || i === 1 ? 'hide-sm' : '' }, h)))),
     el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { colspan: 7, class: 'muted' }, empty))));
   }
 
