@@ -54,15 +54,16 @@ func writeTree(t *testing.T, root string, files map[string]string) {
 	}
 }
 
-// TestUndoIsExact: whatever the changes (files replaced, created in new
-// directories, removed; links; directories), undoing them from the last
-// saved state gives back the tree as it was, modes included.
-func TestUndoIsExact(t *testing.T) {
-	tests := []struct {
-		name   string
-		before map[string]string
-		do     func(j *Journal) error
-	}{
+// undoCase is a tree and changes made to it.
+type undoCase struct {
+	name   string
+	before map[string]string
+	do     func(j *Journal) error
+}
+
+// undoCases are the changes TestUndoIsExact undoes.
+func undoCases(t *testing.T) []undoCase {
+	return []undoCase{
 		{"replace a file", map[string]string{"etc/a.conf": "old\n"}, func(j *Journal) error {
 			return j.WriteFile("etc/a.conf", []byte("new\n"), 0o644)
 		}},
@@ -90,6 +91,13 @@ func TestUndoIsExact(t *testing.T) {
 			return err
 		}},
 	}
+}
+
+// TestUndoIsExact: whatever the changes (files replaced, created in new
+// directories, removed; links; directories), undoing them from the last
+// saved state gives back the tree as it was, modes included.
+func TestUndoIsExact(t *testing.T) {
+	tests := undoCases(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
