@@ -142,6 +142,9 @@ func newGateway(cfg config.File, logOut io.Writer, load func() (config.File, err
 		return nil, fmt.Errorf("netmon: %w", err)
 	}
 	g.newVision(base, limited, reg)
+	if err := g.newSelfScrape(base, limited, reg); err != nil {
+		return nil, err
+	}
 	if load != nil {
 		g.reloader = newReloader(load, g.applyReload, base.With("component", "reload"), reg)
 		g.parts = append(g.parts, component{name: "reload", run: g.reloader.Run, ready: g.reloader.Ready()})
@@ -266,7 +269,8 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 //     alerts.drain_timeout); MQTT actions stop with the broker.
 //  6. uplink: disconnect from the cloud and close the queues; whatever was
 //     not confirmed stays queued for the next start.
-//  7. store: flush and close the TSDB (its WAL already holds every append).
+//  7. selfscrape, store: stop storing borda's own metrics; flush and close
+//     the TSDB (its WAL already holds every append).
 //  8. dashboard, http: live dashboard streams end (pages reconnect later);
 //     /metrics and /healthz answer while everything drains.
 //  9. ban: last, so the HTTP server reports auth failures until it stops;
@@ -275,7 +279,7 @@ func (g *gateway) newWeb(base, limited *slog.Logger, reg *prometheus.Registry) *
 // Before all of them, vision: cameras stop (ffmpeg killed), queued frames
 // are counted as dropped, the last detections go out while broker and
 // ingest still run.
-var shutdownOrder = []string{"vision", "systemd", "netmon", "modem", "watchdog", "reload", "broker", "ingest", "rules", "alerts", "uplink", "store", "dashboard", "http", "ban"}
+var shutdownOrder = []string{"vision", "systemd", "netmon", "modem", "watchdog", "reload", "broker", "ingest", "rules", "alerts", "uplink", "selfscrape", "store", "dashboard", "http", "ban"}
 
 // storeSink adapts the store to the pipeline: samples the store refuses
 // one by one are counted by the store; only a failed batch is an error.

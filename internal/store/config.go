@@ -37,6 +37,9 @@ type Config struct {
 	// LookbackDelta is how far back an instant vector selector looks for the
 	// latest sample (Prometheus --query.lookback-delta).
 	LookbackDelta time.Duration `yaml:"lookback_delta"`
+	// SelfScrapeInterval is how often borda stores its own metrics here
+	// (internal/selfscrape), labelled job="borda"; 0 turns it off.
+	SelfScrapeInterval time.Duration `yaml:"self_scrape_interval"`
 }
 
 // DefaultConfig mirrors Prometheus' defaults, plus a 1h out-of-order window
@@ -50,6 +53,8 @@ func DefaultConfig() Config {
 		QueryTimeout:     30 * time.Second,
 		MaxSamples:       50000000,
 		LookbackDelta:    5 * time.Minute,
+
+		SelfScrapeInterval: 15 * time.Second,
 	}
 }
 
@@ -80,6 +85,9 @@ func (c Config) Validate() error {
 	}
 	if c.LookbackDelta < time.Millisecond {
 		add("lookback_delta: %s must be at least 1ms", c.LookbackDelta)
+	}
+	if c.SelfScrapeInterval != 0 && c.SelfScrapeInterval < 100*time.Millisecond {
+		add("self_scrape_interval: %s must be 0 (off) or at least 100ms", c.SelfScrapeInterval)
 	}
 	return errors.Join(errs...)
 }
