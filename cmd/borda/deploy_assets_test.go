@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,9 +23,6 @@ import (
 // deployDir is deploy/ at the repository root.
 const deployDir = "../../deploy"
 
-// synthesized are series Prometheus makes itself while scraping.
-var synthesized = map[string]bool{"up": true, "scrape_duration_seconds": true, "scrape_samples_scraped": true}
-
 // TestPrometheusAssetsValid: promtool accepts the alert rules and the
 // scrape configuration, and the rules pass their unit tests.
 func TestPrometheusAssetsValid(t *testing.T) {
@@ -41,11 +39,14 @@ func TestPrometheusAssetsValid(t *testing.T) {
 	}
 }
 
-// TestDeployMetricsExist: every metric named in the Grafana dashboard and
-// in the Prometheus alert rules is exposed by a running borda with the
-// components that own them enabled.
+// TestDeployMetricsExist: every metric named in the Grafana dashboard
+// (panels nested in rows too) and in the Prometheus alert rules is in
+// borda's own store after a self-scrape, read through its query API as
+// Grafana's data source reads it, with the components that own them
+// enabled; and every expression evaluates there.
 func TestDeployMetricsExist(t *testing.T) {
 	used := map[string][]string{} // metric → files using it
+	var exprs []string
 	for _, f := range []struct {
 		path  string
 		exprs func(*testing.T, string) []string
@@ -53,11 +54,13 @@ func TestDeployMetricsExist(t *testing.T) {
 		{filepath.Join(deployDir, "grafana", "dashboards", "borda.json"), grafanaExprs},
 		{filepath.Join(deployDir, "prometheus", "borda-alerts.yml"), ruleExprs},
 	} {
-		exprs := f.exprs(t, f.path)
-		if len(exprs) < 10 {
-			t.Fatalf("%s: only %d expressions found", f.path, len(exprs))
+		fileExprs := f.exprs(t, f.path)
+		if len(fileExprs) < 10 {
+			t.Fatalf("%s: only %d expressions found", f.path, len(fileExprs))
 		}
-		for _, e := range exprs {
+		for _, e := range fileExprs {
+			e = grafanaVars.Replace(e)
+			exprs = append(exprs, e)
 			for _, name := range metricNames(t, e) {
 				used[name] = append(used[name], filepath.Base(f.path))
 			}
@@ -66,15 +69,15 @@ func TestDeployMetricsExist(t *testing.T) {
 
 	g := metricsGateway(t)
 	// Series that appear once something happened: an alert fired, netmon
-	// sampled the resources.
+	// sampled the resources; then a self-scrape stores them.
 	pub := v3Client(t, "tcp://"+g.mqttAddr(), "deploy-test", true, nil)
 	waitToken(t, "publish", pub.Publish("sensors/s1/temperature", 1, false, `{"value":85}`))
 	var missing []string
-	testkit.Eventually(t, 10*time.Second, "every metric used in deploy/ on /metrics", func() bool {
-		have := exposedNames(t, g)
+	testkit.Eventually(t, 15*time.Second, "every metric used in deploy/ in borda's store", func() bool {
+		have := storedNames(t, g)
 		missing = missing[:0]
 		for name := range used {
-			if !have[name] && !synthesized[name] {
+			if !have[name] {
 				missing = append(missing, name)
 			}
 		}
@@ -82,30 +85,73 @@ func TestDeployMetricsExist(t *testing.T) {
 	})
 	if len(missing) > 0 {
 		slices.Sort(missing)
-		t.Errorf("not on /metrics: %v", missing)
+		t.Errorf("not in borda's store: %v", missing)
 	}
-	t.Logf("%d metrics checked", len(used))
+	for _, e := range exprs {
+		body := httpGet(t, g.httpURL()+"/api/v1/query?query="+url.QueryEscape(e), 200)
+		if !strings.Contains(body, `"status":"success"`) {
+			t.Errorf("%s: %s", e, body)
+		}
+	}
+	t.Logf("%d metrics in %d expressions checked", len(used), len(exprs))
 }
 
-// grafanaExprs returns the PromQL of every panel target.
+// grafanaVars are the dashboard's template variables as Grafana would
+// fill them in.
+var grafanaVars = strings.NewReplacer("$__rate_interval", "1m", "$__interval", "15s",
+	"$device", ".+", "$measurement", ".+")
+
+// grafanaPanel is a panel with its targets and, for a row, its panels.
+type grafanaPanel struct {
+	Type       string `json:"type"`
+	Title      string `json:"title"`
+	Datasource struct {
+		UID string `json:"uid"`
+	} `json:"datasource"`
+	Targets []struct {
+		Expr string `json:"expr"`
+	} `json:"targets"`
+	Panels []grafanaPanel `json:"panels"`
+}
+
+// grafanaExprs returns the PromQL of every panel target, panels of rows
+// (collapsed rows hold theirs) included. Each panel reads borda: the
+// "borda" data source or the "metrics" variable, whose default is borda.
 func grafanaExprs(t *testing.T, path string) []string {
 	t.Helper()
 	var dash struct {
-		Panels []struct {
-			Targets []struct {
-				Expr string `json:"expr"`
-			} `json:"targets"`
-		} `json:"panels"`
+		Panels     []grafanaPanel `json:"panels"`
+		Templating struct {
+			List []struct {
+				Name    string `json:"name"`
+				Current struct {
+					Value string `json:"value"`
+				} `json:"current"`
+			} `json:"list"`
+		} `json:"templating"`
 	}
 	if err := json.Unmarshal(readFile(t, path), &dash); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	var out []string
-	for _, p := range dash.Panels {
-		for _, tg := range p.Targets {
-			out = append(out, tg.Expr)
+	for _, v := range dash.Templating.List {
+		if v.Name == "metrics" && v.Current.Value != "borda" {
+			t.Errorf("variable metrics defaults to %q, want borda", v.Current.Value)
 		}
 	}
+	var out []string
+	var walk func([]grafanaPanel)
+	walk = func(ps []grafanaPanel) {
+		for _, p := range ps {
+			if p.Type != "row" && p.Datasource.UID != "borda" && p.Datasource.UID != "${metrics}" {
+				t.Errorf("panel %q reads data source %q, not borda", p.Title, p.Datasource.UID)
+			}
+			for _, tg := range p.Targets {
+				out = append(out, tg.Expr)
+			}
+			walk(p.Panels)
+		}
+	}
+	walk(dash.Panels)
 	return out
 }
 
@@ -183,24 +229,26 @@ func metricsGateway(t *testing.T) *testGateway {
 	b.Name, b.Address = "cloud", "tcp://127.0.0.1:1" // nobody: the bridge only retries
 	b.Out = []mqttbridge.Mapping{{Filter: "sensors/#"}}
 	cfg.Uplink.MQTT = []mqttbridge.Config{b}
+	cfg.Store.SelfScrapeInterval = 200 * time.Millisecond
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	return startGateway(t, cfg)
 }
 
-// exposedNames lists the metric names on /metrics, histogram and summary
-// series (_bucket, _sum, _count) included.
-func exposedNames(t *testing.T, g *testGateway) map[string]bool {
+// storedNames lists the metric names in borda's store
+// (/api/v1/label/__name__/values).
+func storedNames(t *testing.T, g *testGateway) map[string]bool {
 	t.Helper()
+	var body struct {
+		Data []string `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(httpGet(t, g.httpURL()+"/api/v1/label/__name__/values", 200)), &body); err != nil {
+		t.Fatal(err)
+	}
 	names := map[string]bool{}
-	for _, line := range strings.Split(httpGet(t, g.httpURL()+"/metrics", 200), "\n") {
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name, _, _ := strings.Cut(line, "{")
-		name, _, _ = strings.Cut(name, " ")
-		names[name] = true
+	for _, n := range body.Data {
+		names[n] = true
 	}
 	return names
 }
