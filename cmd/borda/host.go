@@ -74,7 +74,8 @@ does not match), 2 usage.
 `
 
 // runHost is `borda host`: host setup helpers. Nothing changes the host
-// without an explicit apply, revert, --apply or install-service.
+// without an explicit apply, revert, --apply, --revert, install-service or
+// uninstall-service.
 func runHost(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintf(stderr, "borda host: missing subcommand\n\n%s", hostUsage)
