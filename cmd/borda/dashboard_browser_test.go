@@ -201,8 +201,7 @@ func TestDashboardBrowser(t *testing.T) {
 	b.open(t, base, "device/no-such-device")
 	b.waitJS(t, "visible error", `(e => !e.hidden && e.textContent.includes('no-such-device is not known'))(document.getElementById('error'))`, 5*time.Second)
 	b.screenshot(t, "error")
-	// Seven page loads, one live stream left: a page closes its stream when
-	// it is left (the browser has only six connections to the gateway).
+	// Seven page loads, one stream left (a browser has six connections).
 	testkit.Eventually(t, 5*time.Second, "one live stream", func() bool { return g.metric(t, "borda_dashboard_stream_clients") == 1 })
 }
 

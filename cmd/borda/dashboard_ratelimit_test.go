@@ -31,7 +31,7 @@ const dashboardBudget = 50
 // no asset again.
 func TestDashboardBrowserRateLimit(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a browser and runs for about 100 s")
+		t.Skip("starts a browser and runs for about 2 minutes")
 	}
 	cfg := testConfig(t)
 	cfg.HTTP.Guard.RateLimit.AllowList = nil
@@ -46,11 +46,7 @@ func TestDashboardBrowserRateLimit(t *testing.T) {
 
 	b := newBrowser(t)
 	base := g.httpURL()
-	const settle = 3 * time.Second
-	for _, p := range []struct {
-		page, note, setup string
-		dwell             time.Duration
-	}{
+	for _, p := range []budgetPage{
 		{page: "overview", dwell: 10 * time.Second},
 		{page: "devices", dwell: 20 * time.Second},
 		{page: "device/rl1", note: "15m", dwell: 20 * time.Second},
@@ -58,24 +54,7 @@ func TestDashboardBrowserRateLimit(t *testing.T) {
 		{page: "alerts", dwell: 20 * time.Second},
 		{page: "cameras", dwell: 10 * time.Second},
 	} {
-		first, static := metrics.requests(t)
-		b.open(t, base, p.page)
-		if p.setup != "" {
-			b.eval(t, "setup "+p.page, p.setup)
-		}
-		time.Sleep(settle) // the page's first load and its first refresh
-		before, _ := metrics.requests(t)
-		start := time.Now()
-		time.Sleep(p.dwell) // the page keeps following the live stream
-		b.waitJS(t, "no error on "+p.page, `document.getElementById('error').hidden`, 5*time.Second)
-		after, staticAfter := metrics.requests(t)
-		elapsed := time.Since(start)
-		load, used := before-first-1, after-before-1 // each reading counts itself
-		t.Logf("%-10s %-4s load %2.0f API + %2.0f static requests; then %3.0f in %s (%.0f a minute)", p.page, p.note,
-			load, staticAfter-static, used, elapsed.Round(time.Second), used/elapsed.Minutes())
-		if limit := 2 + dashboardBudget*elapsed.Minutes(); used > limit {
-			t.Errorf("%s: %.0f API requests in %s, more than %.0f (budget %d a minute)", p.page, used, elapsed.Round(time.Second), limit, dashboardBudget)
-		}
+		p.measure(t, b, base, metrics)
 	}
 	if n := metrics.value(t, "borda_http_requests_limited_total"); n != 0 {
 		t.Errorf("borda_http_requests_limited_total = %v, want 0", n)
@@ -87,6 +66,37 @@ func TestDashboardBrowserRateLimit(t *testing.T) {
 	b.open(t, base, "overview")
 	if _, after := metrics.requests(t); after-static != 1 {
 		t.Errorf("a reload made %v static requests, want 1 (the page)", after-static)
+	}
+}
+
+// budgetPage is one page of the request budget test.
+type budgetPage struct {
+	page, note, setup string
+	dwell             time.Duration
+}
+
+// measure opens the page, lets its first load settle, then counts its API
+// requests while it stays open, and checks them against the budget.
+func (p budgetPage) measure(t *testing.T, b *browser, base string, metrics *metricsReader) {
+	t.Helper()
+	const settle = 3 * time.Second
+	first, static := metrics.requests(t)
+	b.open(t, base, p.page)
+	if p.setup != "" {
+		b.eval(t, "setup "+p.page, p.setup)
+	}
+	time.Sleep(settle) // the page's first load and its first refresh
+	before, _ := metrics.requests(t)
+	start := time.Now()
+	time.Sleep(p.dwell) // the page keeps following the live stream
+	b.waitJS(t, "no error on "+p.page, `document.getElementById('error').hidden`, 5*time.Second)
+	after, staticAfter := metrics.requests(t)
+	elapsed := time.Since(start)
+	load, used := before-first-1, after-before-1 // each reading counts itself
+	t.Logf("%-10s %-4s load %2.0f API + %2.0f static requests; then %3.0f in %s (%.0f a minute)", p.page, p.note,
+		load, staticAfter-static, used, elapsed.Round(time.Second), used/elapsed.Minutes())
+	if limit := 2 + dashboardBudget*elapsed.Minutes(); used > limit {
+		t.Errorf("%s: %.0f API requests in %s, more than %.0f (budget %d a minute)", p.page, used, elapsed.Round(time.Second), limit, dashboardBudget)
 	}
 }
 

@@ -11,19 +11,23 @@ import (
 // public_read, with and without tokens or users configured. The health
 // checks and the dashboard's page and assets never do; protected paths
 // always do.
-func TestPublicReadModes(t *testing.T) {
-	const remote, loopback = "192.0.2.70:1", "127.0.0.1:1"
-	type req struct {
-		method, path, from, auth string
-		want                     int
-	}
-	open := []req{
+const remote, loopback = "192.0.2.70:1", "127.0.0.1:1"
+
+type req struct {
+	method, path, from, auth string
+	want                     int
+}
+
+// readCases are requests and their answers when reads are open, closed,
+// and in every mode.
+func readCases() (open, closed, always []req) {
+	open = []req{
 		{"GET", "/api/v1/query", remote, "", 200},
 		{"POST", "/api/v1/query", remote, "", 200},
 		{"GET", "/metrics", remote, "", 200},
 		{"GET", "/api/v1/dashboard/overview", remote, "", 200},
 	}
-	closed := []req{
+	closed = []req{
 		{"GET", "/api/v1/query", remote, "", 401},
 		{"POST", "/api/v1/query", remote, "", 401},
 		{"GET", "/metrics", remote, "", 401},
@@ -31,13 +35,18 @@ func TestPublicReadModes(t *testing.T) {
 		{"GET", "/api/v1/query", remote, "Bearer " + testToken, 200},
 		{"GET", "/metrics", remote, basic(testUser, testPassword), 200},
 	}
-	always := []req{
+	always = []req{
 		{"GET", "/healthz", remote, "", 200},
 		{"GET", "/readyz", remote, "", 200},
 		{"GET", "/", remote, "", 200},
 		{"GET", "/ui/app.css", remote, "", 200},
 		{"POST", "/write", remote, "", 401},
 	}
+	return open, closed, always
+}
+
+func TestPublicReadModes(t *testing.T) {
+	open, closed, always := readCases()
 	for _, tt := range []struct {
 		name  string
 		mode  PublicRead

@@ -170,7 +170,12 @@ func TestRun(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
+	checkScrapes(t, s, sink)
+}
 
+// checkScrapes checks the first batch and the scraper's counts.
+func checkScrapes(t *testing.T, s *Scraper, sink *fakeSink) {
+	t.Helper()
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
 	first := map[string]string{}
