@@ -20,7 +20,7 @@ func (g *gateway) registerDashboard(w *web.Server, base *slog.Logger, reg *prome
 		Registry: reg,
 		Gatherer: reg,
 		Devices:  storeDevices{g.store},
-		Info:     dashboard.Info{Node: g.node.Name, Version: versionString(), Started: time.Now()},
+		Info:     dashboard.Info{Node: g.node.Name, Site: g.node.Site, Labels: g.node.Labels, Version: versionString(), Started: time.Now()},
 		DataDir:  g.cfg.DataDir,
 	}
 	if g.recent != nil { // vision on: the Cameras page lists the latest detections

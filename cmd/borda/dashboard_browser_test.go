@@ -157,7 +157,9 @@ func TestDashboardBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	g := startGateway(t, testConfig(t))
+	cfg := testConfig(t)
+	cfg.Node.Name, cfg.Node.Site, cfg.Node.Labels = "gw-7", "plant-a", map[string]string{"line": "3"}
+	g := startGateway(t, cfg)
 	b := newBrowser(t)
 	pub := v3Client(t, "tcp://"+g.mqttAddr(), "dash-test", true, nil)
 	base := g.httpURL()
@@ -177,6 +179,7 @@ func TestDashboardBrowser(t *testing.T) {
 
 	b.open(t, base, "overview")
 	b.waitJS(t, "overview cards", `(c => c && c.textContent.includes('Broker') && c.textContent.includes('vision off'))(document.getElementById('overview-cards'))`, 5*time.Second)
+	b.waitJS(t, "node identity", `(c => c.includes('gw-7') && c.includes('plant-a') && c.includes('line=3'))(document.getElementById('overview-cards').textContent)`, 5*time.Second)
 	b.screenshot(t, "overview")
 
 	b.open(t, base, "alerts")

@@ -25,6 +25,8 @@ var assets embed.FS
 // Info describes the running node.
 type Info struct {
 	Node    string
+	Site    string            // optional (fleet)
+	Labels  map[string]string // the node's labels (fleet), optional
 	Version string
 	Started time.Time
 }

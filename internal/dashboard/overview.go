@@ -13,20 +13,22 @@ import (
 // stream. Sections whose component is not running are nil (JSON null) and
 // the page shows them as "off".
 type Overview struct {
-	Node      string        `json:"node"`
-	Version   string        `json:"version"`
-	Started   time.Time     `json:"started"`
-	Uptime    float64       `json:"uptime_seconds"`
-	Time      time.Time     `json:"time"`
-	Broker    BrokerStats   `json:"broker"`
-	Ingest    IngestStats   `json:"ingest"`
-	Devices   float64       `json:"devices"`
-	Alerts    AlertStats    `json:"alerts"`
-	Uplink    []Output      `json:"uplink"` // nil: no uplink outputs
-	Links     []Link        `json:"links"`  // nil: netmon off
-	Online    *float64      `json:"online"` // netmon's verdict, nil when off
-	Resources Resources     `json:"resources"`
-	Vision    *VisionStatus `json:"vision"` // nil: vision not configured
+	Node      string            `json:"node"`
+	Site      string            `json:"site,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"` // the node's labels
+	Version   string            `json:"version"`
+	Started   time.Time         `json:"started"`
+	Uptime    float64           `json:"uptime_seconds"`
+	Time      time.Time         `json:"time"`
+	Broker    BrokerStats       `json:"broker"`
+	Ingest    IngestStats       `json:"ingest"`
+	Devices   float64           `json:"devices"`
+	Alerts    AlertStats        `json:"alerts"`
+	Uplink    []Output          `json:"uplink"` // nil: no uplink outputs
+	Links     []Link            `json:"links"`  // nil: netmon off
+	Online    *float64          `json:"online"` // netmon's verdict, nil when off
+	Resources Resources         `json:"resources"`
+	Vision    *VisionStatus     `json:"vision"` // nil: vision not configured
 	// Cameras are the vision pipeline's figures from its metrics (nil
 	// without vision).
 	Cameras []Camera `json:"cameras"`
@@ -134,7 +136,7 @@ func (c *collector) get() *Overview {
 	}
 	s := gather(c.gatherer)
 	rates := c.rates(now, s)
-	o := &Overview{Node: c.info.Node, Version: c.info.Version, Started: c.info.Started,
+	o := &Overview{Node: c.info.Node, Site: c.info.Site, Labels: c.info.Labels, Version: c.info.Version, Started: c.info.Started,
 		Uptime: now.Sub(c.info.Started).Seconds(), Time: now.UTC()}
 	fillOverview(o, s, rates)
 	o.Resources = c.resources(s, rates[4])

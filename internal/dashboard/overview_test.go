@@ -46,10 +46,10 @@ func TestOverview(t *testing.T) {
 
 	clock := testkit.NewClock(t0)
 	started := t0.Add(-time.Hour)
-	c := &collector{gatherer: reg, info: Info{Node: "n1", Version: "v1", Started: started},
+	c := &collector{gatherer: reg, info: Info{Node: "n1", Site: "plant-a", Labels: map[string]string{"line": "3"}, Version: "v1", Started: started},
 		dataDir: t.TempDir(), now: clock.Now, interval: 500 * time.Millisecond}
 	o := c.get()
-	if o.Node != "n1" || o.Uptime != 3600 || o.Broker.Clients != 3 || o.Vision == nil {
+	if o.Node != "n1" || o.Site != "plant-a" || o.Labels["line"] != "3" || o.Uptime != 3600 || o.Broker.Clients != 3 || o.Vision == nil {
 		t.Errorf("overview %+v", o)
 	}
 	wantOut := []Output{{Name: "cloud", Connected: true, Backlog: 42}, {Name: "influx", Backlog: 7}}

@@ -35,11 +35,12 @@
   }
 
   function render(root, o) {
-    document.getElementById('node').textContent = o.node + ' · ' + o.version;
+    document.getElementById('node').textContent = o.node + (o.site ? ' @ ' + o.site : '') + ' · ' + o.version;
+    const labels = Object.entries(o.labels || {}).map(([k, v]) => k + '=' + v).join(', ');
     const b = o.broker, i = o.ingest;
     root.replaceChildren(el('h2', {}, 'Overview'), el('div', { class: 'cards', id: 'overview-cards' },
-      card('Node', [['name', o.node], ['version', o.version], ['uptime', dur((Date.now() - new Date(o.started)) / 1000)],
-        ['devices', num(o.devices, 0)]]),
+      card('Node', [['name', o.node], ...(o.site ? [['site', o.site]] : []), ...(labels ? [['labels', labels]] : []),
+        ['version', o.version], ['uptime', dur((Date.now() - new Date(o.started)) / 1000)], ['devices', num(o.devices, 0)]]),
       card('Broker', [['clients', num(b.clients, 0)], ['subscriptions', num(b.subscriptions, 0)],
         ['messages in', num(b.received_per_second) + ' /s'], ['messages out', num(b.sent_per_second) + ' /s'],
         ['retained', num(b.retained, 0)], ['dropped', num(b.dropped_total, 0), b.dropped_total ? 'warn' : '']]),
