@@ -24,7 +24,7 @@ DEB_ARCHES ?= amd64
 # Test artifacts (the dashboard's screenshots, one folder per test) are kept
 # in test-artifacts/ (gitignored).
 test: test-deps ml-deps
-	BORDA_ARTIFACTS=$(CURDIR)/test-artifacts $(GO) test -race ./...
+	BORDA_ARTIFACTS=$(CURDIR)/test-artifacts $(GO) test -race -timeout 30m ./...
 
 test-deps:
 	@./scripts/install-test-deps.sh $(TEST_TOOLS)
