@@ -156,8 +156,10 @@ func runExample(t *testing.T, r exampleRun) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// A count, not a duration: on a loaded machine a 3 s run sends fewer
+	// readings, and a rare anomaly (a temperature spike) may then not come.
 	rep, err := simulate.Run(ctx, simulate.Config{Broker: "tcp://" + g.mqttAddr(), Devices: 40, Conns: 4,
-		Rate: 4000, Duration: 3 * time.Second, QoS: 1, Profile: r.profile, Seed: 7,
+		Rate: 4000, Count: 12000, QoS: 1, Profile: r.profile, Seed: 7,
 		AnomalyRate: 0.08, SilentRate: 0.15, DevicePrefix: "ex", ClientIDPrefix: "ex"}, nil)
 	if err != nil {
 		t.Fatalf("simulate: %v", err)
@@ -165,19 +167,28 @@ func runExample(t *testing.T, r exampleRun) {
 	t.Logf("%s: sent %d readings, %d anomalies, %d silent devices", r.example, rep.Readings, rep.Anomalies, rep.Silent)
 	types := map[string]int{}
 	var commands []string
-	testkit.Eventually(t, 15*time.Second, "every expected alert and command", func() bool {
-		types, commands = tally(t, rec)
+	missing := func() []string {
+		var out []string
 		for _, want := range r.alerts {
 			if types[want] == 0 {
-				return false
+				out = append(out, want)
 			}
 		}
 		for _, prefix := range r.commands {
 			if !slices.ContainsFunc(commands, func(c string) bool { return strings.HasPrefix(c, prefix) }) {
-				return false
+				out = append(out, "command "+prefix+"*")
 			}
 		}
-		return true
+		return out
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s: got alerts %v and %d commands; missing %v", r.example, types, len(commands), missing())
+		}
+	})
+	testkit.Eventually(t, 15*time.Second, "every expected alert and command", func() bool {
+		types, commands = tally(t, rec)
+		return len(missing()) == 0
 	})
 	t.Logf("%s: alerts by type %v, %d commands", r.example, types, len(commands))
 	for _, c := range commands {
