@@ -53,6 +53,7 @@ func edgeConfig(t testing.TB, name, cloud, victoria string) *fleetNode {
 	n.conf = writeFile(t, name+".yaml", fmt.Sprintf(`data_dir: %s
 log: {format: json}
 node: {name: %s, site: plant-a}
+store: {self_scrape_interval: 0s}   # the benchmark compares appended samples
 broker:
   listeners: [{name: mqtt, protocol: mqtt, address: 127.0.0.1, port: %s}]
 http: {address: 127.0.0.1, port: %s}
@@ -79,6 +80,7 @@ func collectorConfig(t testing.TB, name, cloud string, group []string) *fleetNod
 	n.conf = writeFile(t, name+".yaml", fmt.Sprintf(`data_dir: %s
 log: {format: json}
 node: {name: %s}
+store: {self_scrape_interval: 0s}
 broker:
   listeners: [{name: mqtt, protocol: mqtt, address: 127.0.0.1, port: %s}]
 http: {address: 127.0.0.1, port: %s}
