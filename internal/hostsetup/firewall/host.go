@@ -205,23 +205,9 @@ func nftTable(ctx context.Context, r Runner, nft string) (*string, error) {
 	return &s, nil
 }
 
-// daemonReload runs `systemctl daemon-reload` when the root is / and
-// systemd runs; otherwise it says what to run.
+// daemonReload reloads systemd on a real host (see record.DaemonReload).
 func (h Host) daemonReload(ctx context.Context) []string {
-	if h.root() != "/" {
-		return []string{"then, on the host: systemctl daemon-reload"}
-	}
-	if _, err := os.Stat("/run/systemd/system"); err != nil {
-		return []string{"note: systemd is not running here: no systemctl daemon-reload"}
-	}
-	p, err := h.Runner.LookPath("systemctl")
-	if err == nil {
-		_, err = h.Runner.Run(ctx, nil, p, "daemon-reload")
-	}
-	if err != nil {
-		return []string{fmt.Sprintf("note: systemctl daemon-reload: %v (run it by hand)", err)}
-	}
-	return []string{"ran systemctl daemon-reload"}
+	return record.DaemonReload(ctx, h.Runner, h.root())
 }
 
 // Revert undoes what apply recorded: the running firewall gets back what

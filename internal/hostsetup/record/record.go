@@ -107,7 +107,7 @@ func (j *Journal) WriteFile(rel string, data []byte, perm fs.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(j.abs(rel)), 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", rel, err)
 	}
-	return writeAtomic(j.abs(rel), data, perm)
+	return WriteAtomic(j.abs(rel), data, perm)
 }
 
 // Remove removes rel, after recording its content; a missing file is no change.
@@ -199,7 +199,7 @@ func (j *Journal) undoFile(f File) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return "", fmt.Errorf("restore %s: %w", p, err)
 	}
-	if err := writeAtomic(p, []byte(*f.Before), f.Mode); err != nil {
+	if err := WriteAtomic(p, []byte(*f.Before), f.Mode); err != nil {
 		return "", err
 	}
 	return "restored " + p, nil
@@ -226,9 +226,9 @@ func removeIfThere(p string) (string, error) {
 	return "removed " + p, nil
 }
 
-// writeAtomic writes data to path through a synced temporary file in the
+// WriteAtomic writes data to path through a synced temporary file in the
 // same directory, renamed over it.
-func writeAtomic(path string, data []byte, perm fs.FileMode) error {
+func WriteAtomic(path string, data []byte, perm fs.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -49,7 +49,7 @@ func Store(path string, v any) error {
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("write state: %w", err)
 	}
-	return writeAtomic(path, append(b, '\n'), 0o600)
+	return WriteAtomic(path, append(b, '\n'), 0o600)
 }
 
 // Remove removes the state file once everything is reverted, and

@@ -159,33 +159,12 @@ func readOptional(path string) (*string, error) {
 	return &s, nil
 }
 
-// writeFileAtomic writes data to path (mode 0644) through a temporary
-// file in the same directory, synced and renamed.
+// writeFileAtomic writes data to path (mode 0644, directories made as
+// needed) atomically.
 func writeFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return record.WriteAtomic(path, data, 0o644) //nolint:wrapcheck // names the path
 }

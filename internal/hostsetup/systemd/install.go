@@ -140,23 +140,9 @@ func (in Installer) createUser(ctx context.Context, st *serviceState, o Options)
 	return []string{"ran " + strings.Join(args, " ")}, nil
 }
 
-// daemonReload runs `systemctl daemon-reload` when the root is / and
-// systemd runs there; otherwise it says what to do.
+// daemonReload reloads systemd on a real host (see record.DaemonReload).
 func (in Installer) daemonReload(ctx context.Context) []string {
-	if in.root() != "/" {
-		return []string{"then, on the host: systemctl daemon-reload"}
-	}
-	if _, err := os.Stat("/run/systemd/system"); err != nil {
-		return []string{"note: systemd is not running here: no systemctl daemon-reload"}
-	}
-	p, err := in.Runner.LookPath("systemctl")
-	if err == nil {
-		_, err = in.Runner.Run(ctx, nil, p, "daemon-reload")
-	}
-	if err != nil {
-		return []string{fmt.Sprintf("note: systemctl daemon-reload: %v (run it by hand)", err)}
-	}
-	return []string{"ran systemctl daemon-reload"}
+	return record.DaemonReload(ctx, in.Runner, in.root())
 }
 
 // Uninstall removes exactly what Install recorded: the files are removed
