@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,29 +76,6 @@ func fakeRoot(t *testing.T) string {
 	return root
 }
 
-// files is every path under root with its mode and content or link target.
-func files(t *testing.T, root string) string {
-	t.Helper()
-	var b strings.Builder
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, _ := d.Info()
-		target, _ := os.Readlink(p)
-		data := []byte(nil)
-		if info.Mode().IsRegular() {
-			data, _ = os.ReadFile(p)
-		}
-		fmt.Fprintf(&b, "%s %s %s %q\n", strings.TrimPrefix(p, root), info.Mode(), target, data)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
-
 const adminTable = "table inet admin {\n\tchain input {\n\t\ttype filter hook input priority filter + 10; policy accept;\n\t\ttcp dport 9999 accept\n\t}\n}\n"
 
 // TestNFTApplyRevert applies the rules with the real nft in a network
@@ -118,7 +94,7 @@ func TestNFTApplyRevert(t *testing.T) {
 			r := newNetns(t)
 			r.nft(t, tt.before, "-f", "-")
 			ruleset, root := r.nft(t, "", "list", "ruleset"), fakeRoot(t)
-			tree := files(t, root)
+			tree := testkit.Snapshot(t, root)
 			h := Host{Root: root, Runner: r}
 			done, err := h.Apply(ctx, BackendNFT, rules)
 			if err != nil {
@@ -140,7 +116,7 @@ func TestNFTApplyRevert(t *testing.T) {
 			if got := r.nft(t, "", "list", "ruleset"); got != ruleset {
 				t.Errorf("ruleset after revert:\n%s\nwant\n%s", got, ruleset)
 			}
-			if got := files(t, root); got != tree {
+			if got := testkit.Snapshot(t, root); got != tree {
 				t.Errorf("files after revert:\n%s\nwant\n%s", got, tree)
 			}
 			if _, err := h.Revert(ctx); !errors.Is(err, ErrNotApplied) {

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,25 +106,6 @@ func TestOptionsValidate(t *testing.T) {
 	}
 }
 
-// tree is every file under root with its mode and content.
-func tree(t *testing.T, root string) string {
-	t.Helper()
-	var b strings.Builder
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, _ := d.Info()
-		data, _ := os.ReadFile(p)
-		fmt.Fprintf(&b, "%s %s %q\n", strings.TrimPrefix(p, root), info.Mode(), data)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
-
 // TestInstallUninstall: under a root, install writes the unit and the
 // drop-in with manage_routes, removes the drop-in without it, and
 // uninstall gives back every file as it was before the first install
@@ -141,7 +120,7 @@ func TestInstallUninstall(t *testing.T) {
 	if err := os.WriteFile(old, []byte("[Service]\nAmbientCapabilities=CAP_NET_ADMIN\n"), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	before := tree(t, root)
+	before := testkit.Snapshot(t, root)
 	in := Installer{Root: root}
 	o := Default()
 	o.ManageRoutes = true
@@ -168,7 +147,7 @@ func TestInstallUninstall(t *testing.T) {
 	if _, err := in.Uninstall(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := tree(t, root); got != before {
+	if got := testkit.Snapshot(t, root); got != before {
 		t.Errorf("after uninstall:\n%s\nwant\n%s", got, before)
 	}
 	if _, err := in.Uninstall(ctx); !errors.Is(err, ErrNotInstalled) {
