@@ -207,25 +207,21 @@ func (ix *deviceIndex) snapshot(f *deviceFilter, mint int64) (out []deviceSnap, 
 // share a device_id (a collector's view of a fleet) are listed apart.
 // Sorted by node; a device without node labels gives one.
 func (d *deviceRec) snapshots(f *deviceFilter, mint int64) []deviceSnap {
-	var snaps []deviceSnap
-	byNode := map[string]int{}
-	byName := []map[string]int{} // per snapshot: metric name → index in picks
+	var snaps []deviceSnap // a device has one node, rarely a few: scanned, no map
 	for _, e := range d.series {
 		if e.t < mint {
 			continue // no sample yet, or deleted by retention
 		}
 		node := e.lset.Get(labelNode)
-		k, ok := byNode[node]
-		if !ok {
+		k := slices.IndexFunc(snaps, func(s deviceSnap) bool { return s.node == node })
+		if k < 0 {
 			k = len(snaps)
-			byNode[node] = k
 			snaps = append(snaps, deviceSnap{id: d.id, node: node, lastT: math.MinInt64})
-			byName = append(byName, map[string]int{})
 		}
 		snap := &snaps[k]
 		snap.lastT = max(snap.lastT, e.t)
 		if f.matchSeries(e.lset) {
-			snap.add(byName[k], e)
+			snap.add(e)
 		}
 	}
 	slices.SortFunc(snaps, func(a, b deviceSnap) int { return strings.Compare(a.node, b.node) })
@@ -234,13 +230,13 @@ func (d *deviceRec) snapshots(f *deviceFilter, mint int64) []deviceSnap {
 	})
 }
 
-// add keeps e if it is the newest selected series of its metric name.
-func (d *deviceSnap) add(byName map[string]int, e *latest) {
+// add keeps e if it is the newest selected series of its metric name (a
+// device has a handful of metrics: scanned, no map).
+func (d *deviceSnap) add(e *latest) {
 	d.intersect(e.lset)
 	name := e.lset.Get(labels.MetricName)
-	i, ok := byName[name]
-	if !ok {
-		byName[name] = len(d.picks)
+	i := slices.IndexFunc(d.picks, func(p pick) bool { return p.name == name })
+	if i < 0 {
 		d.picks = append(d.picks, pick{name: name, lset: e.lset, t: e.t, v: e.v})
 		return
 	}
