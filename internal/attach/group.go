@@ -66,10 +66,11 @@ func (c *Client) presence(pr paho.PublishReceived) bool {
 	if c.roster.set(peer, online) {
 		c.d.Logger.Info("attach: peer presence", "broker", c.cfg.Name, "peer", peer, "online", online)
 	}
-	c.met.peerOnline.WithLabelValues(peer).Set(map[bool]float64{true: 1}[online])
 	if online {
+		c.met.peerOnline.WithLabelValues(peer).Set(1)
 		c.adopt.release(peer)
 	} else {
+		c.met.peerOnline.WithLabelValues(peer).Set(0)
 		c.adopt.schedule(peer, c.cfg.Peers.AdoptAfter)
 	}
 	return true
