@@ -22,9 +22,6 @@ type cpuTimes struct {
 // ticks is user + system CPU in clock ticks.
 func (c cpuTimes) ticks() uint64 { return c.User + c.System }
 
-// seconds is user + system CPU in seconds.
-func (c cpuTimes) seconds() float64 { return float64(c.ticks()) / clkTck }
-
 // memStatus is a process's memory use in bytes.
 type memStatus struct {
 	RSS  int64 // VmRSS: resident now
